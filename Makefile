@@ -1,0 +1,106 @@
+# l1vh: a plain Makefile.  `make` builds everything, `make test` runs every
+# test (installing what they need first), `make SAN=1 test` does it under
+# ASan+UBSan.  CFLAGS/LDFLAGS are yours; what the build needs is appended.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/l1vh
+SYSCONFDIR ?= /etc
+HOOKSDIR   ?= $(PREFIX)/share/containers/oci/hooks.d
+DESTDIR    ?=
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(SAN),1)
+BUILD ?= build-san
+override CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+override LDFLAGS += -fsanitize=address,undefined
+else
+BUILD ?= build
+override CFLAGS += -D_FORTIFY_SOURCE=2
+endif
+
+override CFLAGS += -std=gnu11 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wnull-dereference -Werror \
+	-fstack-protector-strong -fPIE -MMD -MP -Icommon
+override LDFLAGS += -pie -Wl,-z,relro,-z,now
+
+# Each library is linked only where it is used: yajl by everything that
+# reads JSON; libmount, libcap and libseccomp by the hook's privileged steps.
+YAJL_CFLAGS := $(shell $(PKG_CONFIG) --cflags yajl 2>/dev/null)
+YAJL_LIBS   := $(shell $(PKG_CONFIG) --libs yajl 2>/dev/null)
+HOOK_PKGS   := mount libcap libseccomp
+HOOK_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(HOOK_PKGS) 2>/dev/null)
+HOOK_LIBS   := $(shell $(PKG_CONFIG) --libs $(HOOK_PKGS) 2>/dev/null)
+
+COMMON_SRC := $(wildcard common/*.c)
+HOOK_SRC   := $(filter-out hook/main.c,$(wildcard hook/*.c))
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+HOOK_OBJ   := $(HOOK_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+
+PROGRAMS := $(BUILD)/l1vh-hook
+TEST_PROGRAMS := $(BUILD)/unit-tests
+
+all: deps-build $(PROGRAMS)
+
+# Pieces that live in other directories (in-container helpers, shim) add
+# themselves to PROGRAMS, INSTALL_TARGETS and friends here.
+-include $(wildcard */rules.mk)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) $(YAJL_CFLAGS) $(HOOK_CFLAGS) -c -o $@ $<
+
+$(BUILD)/l1vh-hook: $(BUILD)/hook/main.o $(HOOK_OBJ) $(COMMON_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(YAJL_LIBS) $(HOOK_LIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(HOOK_OBJ) $(COMMON_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(YAJL_LIBS) $(HOOK_LIBS)
+
+# Install what the build and the tests need, once (idempotent, as root).
+deps-build:
+	@scripts/install-deps.sh build
+deps-test:
+	@scripts/install-deps.sh test
+
+# `make test` runs every suite, then the parsers and the decision once
+# more under ASan+UBSan; `make SAN=1 test` runs every suite that way.
+ifeq ($(SAN),1)
+test: deps-test all $(TEST_PROGRAMS)
+	BUILD=$(BUILD) tests/run.sh
+else
+test: deps-test all $(TEST_PROGRAMS)
+	@$(MAKE) --no-print-directory SAN=1 all build-san/unit-tests
+	BUILD=$(BUILD) SAN_BUILD=build-san tests/run.sh
+endif
+
+test-unit: all $(TEST_PROGRAMS)
+	$(BUILD)/unit-tests
+
+demo: deps-test all
+	BUILD=$(BUILD) scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(HOOKSDIR)
+	install -m 0755 $(BUILD)/l1vh-hook $(DESTDIR)$(BINDIR)/l1vh-hook
+	sed 's|/usr/local/bin/l1vh-hook|$(BINDIR)/l1vh-hook|g' hooks.d/l1vh.json > $(DESTDIR)$(HOOKSDIR)/l1vh.json
+	chmod 0644 $(DESTDIR)$(HOOKSDIR)/l1vh.json
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/l1vh-hook $(DESTDIR)$(HOOKSDIR)/l1vh.json
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all test test-unit demo install uninstall clean deps-build deps-test
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
