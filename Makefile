@@ -49,14 +49,20 @@ TEST_PROGRAMS := $(BUILD)/unit-tests
 
 all: deps-build $(PROGRAMS)
 
-# Pieces that live in other directories (in-container helpers, shim) add
-# themselves to PROGRAMS, INSTALL_TARGETS and friends here.
+# Pieces that live in other directories (in-container helpers, shim, man
+# pages) add themselves here: programs to PROGRAMS, and targets of their own
+# to INSTALL_TARGETS / UNINSTALL_TARGETS (each honouring DESTDIR and PREFIX).
+INSTALL_TARGETS :=
+UNINSTALL_TARGETS :=
 -include $(wildcard */rules.mk)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CFLAGS) $(YAJL_CFLAGS) $(HOOK_CFLAGS) -c -o $@ $<
+	@$(CC) $(CFLAGS) $(EXTRA_INC) $(YAJL_CFLAGS) $(HOOK_CFLAGS) -c -o $@ $<
+
+# Unit tests reach the hook's internals too.
+$(BUILD)/tests/unit/%.o: EXTRA_INC := -Ihook
 
 $(BUILD)/l1vh-hook: $(BUILD)/hook/main.o $(HOOK_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
@@ -89,18 +95,20 @@ test-unit: all $(TEST_PROGRAMS)
 demo: deps-test all
 	BUILD=$(BUILD) scripts/demo.sh
 
-install: all
+install: install-hook $(INSTALL_TARGETS)
+
+install-hook: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(HOOKSDIR)
 	install -m 0755 $(BUILD)/l1vh-hook $(DESTDIR)$(BINDIR)/l1vh-hook
 	sed 's|/usr/local/bin/l1vh-hook|$(BINDIR)/l1vh-hook|g' hooks.d/l1vh.json > $(DESTDIR)$(HOOKSDIR)/l1vh.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/l1vh.json
 
-uninstall:
+uninstall: $(UNINSTALL_TARGETS)
 	rm -f $(DESTDIR)$(BINDIR)/l1vh-hook $(DESTDIR)$(HOOKSDIR)/l1vh.json
 
 clean:
 	rm -rf build build-san
 
-.PHONY: all test test-unit demo install uninstall clean deps-build deps-test
+.PHONY: all install-hook test test-unit demo install uninstall clean deps-build deps-test
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -47,6 +47,46 @@ static int check_depth(const char *buf, size_t len, struct l1vh_error *err)
   return 0;
 }
 
+static int cmp_keys(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Refuse duplicate keys.  Go's encoding/json (runc, containerd) keeps the
+ * last of them and yajl's tree the first: accepting both would let a spec
+ * show l1vh other annotations than the runtime uses. */
+static const char *duplicate_key(yajl_val v)
+{
+  if (v->type == yajl_t_array) {
+    for (size_t i = 0; i < v->u.array.len; i++) {
+      const char *dup = duplicate_key(v->u.array.values[i]);
+      if (dup)
+        return dup;
+    }
+    return NULL;
+  }
+  if (v->type != yajl_t_object)
+    return NULL;
+  for (size_t i = 0; i < v->u.object.len; i++) {
+    const char *dup = duplicate_key(v->u.object.values[i]);
+    if (dup)
+      return dup;
+  }
+  if (v->u.object.len < 2)
+    return NULL;
+  const char **keys = malloc(v->u.object.len * sizeof(*keys));
+  const char *dup = NULL;
+  if (!keys)
+    abort();
+  memcpy(keys, v->u.object.keys, v->u.object.len * sizeof(*keys));
+  qsort(keys, v->u.object.len, sizeof(*keys), cmp_keys);
+  for (size_t i = 1; i < v->u.object.len && !dup; i++)
+    if (strcmp(keys[i - 1], keys[i]) == 0)
+      dup = v->u.object.keys[0] == keys[i] ? keys[i - 1] : keys[i];
+  free(keys);
+  return dup;
+}
+
 int l1vh_json_parse(const char *buf, size_t len, struct l1vh_json_doc **out,
                     struct l1vh_error *err)
 {
@@ -70,6 +110,12 @@ int l1vh_json_parse(const char *buf, size_t len, struct l1vh_json_doc **out,
     /* yajl's message spans lines and quotes the input: keep the first line. */
     errbuf[strcspn(errbuf, "\n")] = '\0';
     return l1vh_error_setx(err, "invalid JSON: %s", errbuf[0] ? errbuf : "parse error");
+  }
+  const char *dup = duplicate_key(root);
+  if (dup) {
+    int rc = l1vh_error_setx(err, "invalid JSON: duplicate key \"%.64s\"", dup);
+    yajl_tree_free(root);
+    return rc;
   }
   *out = calloc(1, sizeof(**out));
   if (!*out)

@@ -6,7 +6,7 @@ load lib/helpers
 
 setup() {
   requires jq
-  gate_on=$(write_config '.device.path="/dev/kvm"')
+  gate_on=$(write_config ".device.path=\"$STANDIN_DEVICE\"")
 }
 
 # A bundle dir holding the fixture's config.json with edits applied.
@@ -49,7 +49,7 @@ dry_run_json() {
   b=$(fixture_bundle crio-compute)
   dry_run_json --bundle "$b" --config "$gate_on"
   echo "$output" | jq -e '.match == true and .apply == true and .device.inject == true
-    and .device.path == "/dev/kvm" and .device.uid == 107 and .device.gid == 107
+    and .device.path == $ENV.STANDIN_DEVICE and .device.uid == 107 and .device.gid == 107
     and .vm == "testvm" and .container == "compute" and (.reason | length > 0)
     and (.memlock.set | type == "boolean") and has("domain") and (.domain.rewrite | type == "boolean")'
 }
@@ -120,10 +120,10 @@ dry_run_json() {
 
 @test "image allow-list narrows the match" {
   b=$(fixture_bundle crio-compute)
-  cfg=$(write_config '.device.path="/dev/kvm"' '.match.imageRegex="^registry\\.example/"')
+  cfg=$(write_config ".device.path=\"$STANDIN_DEVICE\"" '.match.imageRegex="^registry\\.example/"')
   dry_run_json --bundle "$b" --config "$cfg"
   echo "$output" | jq -e '(.match | not) and (.reason | test("imageRegex"))'
-  cfg=$(write_config '.device.path="/dev/kvm"' '.match.imageRegex="^quay\\.io/kubevirt/virt-launcher:"')
+  cfg=$(write_config ".device.path=\"$STANDIN_DEVICE\"" '.match.imageRegex="^quay\\.io/kubevirt/virt-launcher:"')
   dry_run_json --bundle "$b" --config "$cfg"
   echo "$output" | jq -e '.apply'
 }

@@ -16,7 +16,7 @@ teardown() {
 }
 
 @test "runc: a non-VM container with the hook starts unchanged" {
-  cfg=$(write_config '.device.path="/dev/kvm"')
+  cfg=$(write_config ".device.path=\"$STANDIN_DEVICE\"")
   annotate_crio "$bundle" web
   add_hook "$bundle" "$cfg"
   run_logged runc run --bundle "$bundle" "$id"
@@ -27,7 +27,7 @@ teardown() {
 
 @test "runc: gate off, the compute container starts unchanged" {
   cfg=$BATS_TEST_TMPDIR/off.json
-  echo '{"featureGates": [], "device": {"path": "/dev/kvm"}}' >"$cfg"
+  echo "{\"featureGates\": [], \"device\": {\"path\": \"$STANDIN_DEVICE\"}}" >"$cfg"
   annotate_crio "$bundle" compute
   add_hook "$bundle" "$cfg"
   run_logged runc run --bundle "$bundle" "$id"

@@ -20,6 +20,16 @@ count() { # TAP on stdin -> counters
   done
 }
 
+# What the host must look like after every suite: the tests run hooks as
+# root against hostile rootfs, and none of it may reach the host's /dev or
+# leave a mount behind.
+host_snapshot() {
+  ls -la --time-style=+ /dev 2>/dev/null | grep -v ' pts$\| shm$'
+  stat -c '%n %i %t:%T %a' /dev/kvm 2>/dev/null
+  grep -c . /proc/self/mountinfo
+}
+host_before=$(host_snapshot)
+
 echo "# unit tests ($BUILD/unit-tests)"
 count < <("$BUILD/unit-tests" 2>&1 || echo "not ok - unit-tests exited $?")
 
@@ -33,6 +43,13 @@ if [ -n "${SAN_BUILD:-}" ]; then
   echo "# under ASan+UBSan ($SAN_BUILD)"
   count < <("$SAN_BUILD/unit-tests" 2>&1 || echo "not ok - unit-tests exited $?")
   count < <(BUILD=$SAN_BUILD bats --tap tests/10-dry-run.bats tests/20-hook-runc.bats 2>&1)
+fi
+
+if [ "$(host_snapshot)" = "$host_before" ]; then
+  count <<<"ok - the host's /dev and mount table are unchanged by the suites"
+else
+  diff <(echo "$host_before") <(host_snapshot) | sed 's/^/# /'
+  count <<<"not ok - the host's /dev or mount table changed during the suites"
 fi
 
 if [ "${CI:-}" = true ] && [ "$skipped" -gt 0 ]; then

@@ -214,3 +214,19 @@ L1VH_TEST(spec_load_refuses_symlink_fifo_missing)
   l1vh_error_clear(&err);
   return UNIT_PASS;
 }
+
+L1VH_TEST(json_duplicate_keys_refused)
+{
+  struct l1vh_spec spec;
+  struct l1vh_error err = L1VH_ERROR_INIT;
+  const char *text = "{\"annotations\":{\"kubevirt.io/domain\":\"a\",\"x\":\"1\",\"kubevirt.io/domain\":\"b\"}}";
+
+  CHECK(l1vh_spec_parse(text, strlen(text), &spec, &err) < 0);
+  CHECK_HAS(err.msg, "duplicate key \"kubevirt.io/domain\"");
+  l1vh_error_clear(&err);
+  text = "{\"a\":1,\"b\":{\"c\":[{\"d\":1,\"d\":2}]}}";
+  CHECK(l1vh_spec_parse(text, strlen(text), &spec, &err) < 0);
+  CHECK_HAS(err.msg, "duplicate key \"d\"");
+  l1vh_error_clear(&err);
+  return UNIT_PASS;
+}
