@@ -6,7 +6,8 @@ PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec/l1vh
 SYSCONFDIR ?= /etc
-HOOKSDIR   ?= $(PREFIX)/share/containers/oci/hooks.d
+# The hooks dir CRI-O and podman read without extra configuration.
+HOOKSDIR   ?= /usr/share/containers/oci/hooks.d
 DESTDIR    ?=
 
 CC      ?= cc
@@ -47,14 +48,15 @@ UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 PROGRAMS := $(BUILD)/l1vh-hook
 TEST_PROGRAMS := $(BUILD)/unit-tests
 
-all: deps-build $(PROGRAMS)
-
 # Pieces that live in other directories (in-container helpers, shim, man
 # pages) add themselves here: programs to PROGRAMS, and targets of their own
 # to INSTALL_TARGETS / UNINSTALL_TARGETS (each honouring DESTDIR and PREFIX).
 INSTALL_TARGETS :=
 UNINSTALL_TARGETS :=
 -include $(wildcard */rules.mk)
+
+all: deps-build $(PROGRAMS)
+
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -100,11 +102,16 @@ install: install-hook $(INSTALL_TARGETS)
 install-hook: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(HOOKSDIR)
 	install -m 0755 $(BUILD)/l1vh-hook $(DESTDIR)$(BINDIR)/l1vh-hook
-	sed 's|/usr/local/bin/l1vh-hook|$(BINDIR)/l1vh-hook|g' hooks.d/l1vh.json > $(DESTDIR)$(HOOKSDIR)/l1vh.json
-	chmod 0644 $(DESTDIR)$(HOOKSDIR)/l1vh.json
+	for f in l1vh.json l1vh-poststop.json; do \
+	  sed 's|/usr/local/bin/l1vh-hook|$(BINDIR)/l1vh-hook|g' hooks.d/$$f > $(DESTDIR)$(HOOKSDIR)/$$f && \
+	  chmod 0644 $(DESTDIR)$(HOOKSDIR)/$$f || exit 1; \
+	done
 
 uninstall: $(UNINSTALL_TARGETS)
-	rm -f $(DESTDIR)$(BINDIR)/l1vh-hook $(DESTDIR)$(HOOKSDIR)/l1vh.json
+	rm -f $(DESTDIR)$(BINDIR)/l1vh-hook $(DESTDIR)$(HOOKSDIR)/l1vh.json \
+	  $(DESTDIR)$(HOOKSDIR)/l1vh-poststop.json
+	@# The directories only l1vh uses go too, once empty.
+	-@rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PREFIX)/share/l1vh $(DESTDIR)$(SYSCONFDIR)/l1vh 2>/dev/null || true
 
 clean:
 	rm -rf build build-san

@@ -62,6 +62,17 @@ static int read_nonempty(const struct l1vh_json *v, const char *where, char **ou
   return 0;
 }
 
+static int read_abs_path(const struct l1vh_json *v, const char *where, char **out,
+                         struct l1vh_error *err)
+{
+  if (read_nonempty(v, where, out, err) < 0)
+    return -1;
+  if ((*out)[0] != '/' || strstr(*out, "/../") || strlen(*out) >= 256)
+    return l1vh_error_setx(err, "%s: expected an absolute path without \"..\", got \"%s\"",
+                           where, *out);
+  return 0;
+}
+
 /* Pick one of names[]; *out is the index. */
 static int read_enum(const struct l1vh_json *v, const char *where, const char *const *names,
                      size_t n, int *out, struct l1vh_error *err)
@@ -149,13 +160,7 @@ static int read_gates(const struct l1vh_json *v, const char *where, struct l1vh_
 static int read_device_path(const struct l1vh_json *v, const char *where, struct l1vh_config *cfg,
                             struct l1vh_error *err)
 {
-  if (read_nonempty(v, where, &cfg->device.path, err) < 0)
-    return -1;
-  if (cfg->device.path[0] != '/' || strstr(cfg->device.path, "/../") ||
-      strlen(cfg->device.path) >= 256)
-    return l1vh_error_setx(err, "%s: expected an absolute path without \"..\", got \"%s\"",
-                           where, cfg->device.path);
-  return 0;
+  return read_abs_path(v, where, &cfg->device.path, err);
 }
 
 static int read_device_mode(const struct l1vh_json *v, const char *where, struct l1vh_config *cfg,
@@ -423,6 +428,34 @@ static int read_runtime(const struct l1vh_json *v, const char *where, struct l1v
   return read_object(v, where, fields, L1VH_ARRAY_SIZE(fields), cfg, err);
 }
 
+/* ---- state ---- */
+
+static int read_state_dir(const struct l1vh_json *v, const char *where, struct l1vh_config *cfg,
+                          struct l1vh_error *err)
+{
+  return read_abs_path(v, where, &cfg->state.dir, err);
+}
+
+static int read_state_metrics(const struct l1vh_json *v, const char *where,
+                              struct l1vh_config *cfg, struct l1vh_error *err)
+{
+  if (l1vh_json_type(v) == L1VH_JSON_NULL) {
+    replace(&cfg->state.metrics, NULL);
+    return 0;
+  }
+  return read_abs_path(v, where, &cfg->state.metrics, err);
+}
+
+static int read_state(const struct l1vh_json *v, const char *where, struct l1vh_config *cfg,
+                      struct l1vh_error *err)
+{
+  static const struct field fields[] = {
+    {"dir", read_state_dir},
+    {"metrics", read_state_metrics},
+  };
+  return read_object(v, where, fields, L1VH_ARRAY_SIZE(fields), cfg, err);
+}
+
 /* ---- onError, log ---- */
 
 static int read_on_error(const struct l1vh_json *v, const char *where, struct l1vh_config *cfg,
@@ -481,6 +514,7 @@ void l1vh_config_defaults(struct l1vh_config *cfg)
   for (size_t i = 0; i < L1VH_ARRAY_SIZE(default_hooks_dirs); i++)
     cfg->runtime.hooks_dirs[i] = xstrdup(default_hooks_dirs[i]);
   cfg->runtime.n_hooks_dirs = L1VH_ARRAY_SIZE(default_hooks_dirs);
+  cfg->state.dir = xstrdup("/run/l1vh");
   cfg->on_error = L1VH_ON_ERROR_FAIL;
   cfg->log_level = L1VH_LOG_INFO;
 }
@@ -491,7 +525,7 @@ int l1vh_config_parse(const char *buf, size_t len, const char *name, struct l1vh
   static const struct field fields[] = {
     {"featureGates", read_gates}, {"device", read_device},   {"domain", read_domain},
     {"memlock", read_memlock},    {"match", read_match},     {"runtime", read_runtime},
-    {"onError", read_on_error},   {"log", read_log},
+    {"state", read_state},        {"onError", read_on_error}, {"log", read_log},
   };
   cleanup_json_doc struct l1vh_json_doc *doc = NULL;
 
@@ -566,5 +600,7 @@ void l1vh_config_free(struct l1vh_config *cfg)
   for (size_t i = 0; i < cfg->runtime.n_hooks_dirs; i++)
     free(cfg->runtime.hooks_dirs[i]);
   free(cfg->runtime.hook);
+  free(cfg->state.dir);
+  free(cfg->state.metrics);
   memset(cfg, 0, sizeof(*cfg));
 }

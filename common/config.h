@@ -63,6 +63,11 @@ struct l1vh_config {
     char *hook; /* l1vh-hook the shim adds; NULL: next to the shim */
   } runtime;
 
+  struct {
+    char *dir;     /* the hook's per-container decision records */
+    char *metrics; /* Prometheus textfile, NULL: none */
+  } state;
+
   enum l1vh_on_error on_error;
   enum l1vh_log_level log_level;
 };

@@ -12,7 +12,9 @@
 #include "cleanup.h"
 #include "cmd.h"
 #include "log.h"
+#include "metrics.h"
 #include "plan.h"
+#include "records.h"
 
 struct run {
   struct l1vh_state state;
@@ -75,6 +77,39 @@ static void log_plan(const struct l1vh_plan *plan)
            plan->vm, plan->reason, plan->device.reason, plan->memlock.reason, plan->domain.reason);
 }
 
+/* The record (l1vh-hook status) and the counters (metrics) of a VM
+ * container's start.  step, when set, names a step that failed (detail
+ * says how); with outcome "applied" it was a warning.  Neither may change
+ * how the start ends: a problem here is only a warning in the log. */
+static void report(const struct run *r, enum l1vh_outcome outcome, const char *step,
+                   const char *detail)
+{
+  struct l1vh_error err = L1VH_ERROR_INIT;
+  struct l1vh_metrics_event ev = {
+    .plan = &r->plan,
+    .applied = outcome == L1VH_OUTCOME_APPLIED,
+    .fallback = L1VH_FALLBACK_NONE,
+    .error_step = step,
+  };
+  char line[768] = "";
+
+  if (outcome == L1VH_OUTCOME_FALLBACK)
+    ev.fallback = step ? L1VH_FALLBACK_ON_ERROR_WARN
+                       : l1vh_fallback_classify(&r->plan, &r->cfg, &r->spec, &r->facts);
+  /* The detail is for people: cut, not refused, when long. */
+  if (step)
+    snprintf(line, sizeof(line), "%s: %s", step, detail ? detail : "");
+  if (l1vh_record_write(r->cfg.state.dir, &r->state, &r->plan, outcome, step ? line : NULL,
+                        &err) < 0) {
+    l1vh_log(L1VH_LOG_WARN, "status record: %s", l1vh_error_msg(&err));
+    l1vh_error_clear(&err);
+  }
+  if (r->cfg.state.metrics && l1vh_metrics_add(r->cfg.state.metrics, &ev, &err) < 0) {
+    l1vh_log(L1VH_LOG_WARN, "metrics: %s", l1vh_error_msg(&err));
+    l1vh_error_clear(&err);
+  }
+}
+
 /* A problem that onError governs: fail the start, or warn and go on. */
 static int governed(const struct run *r, const char *step, const struct l1vh_error *err)
 {
@@ -92,6 +127,7 @@ static int prestart(struct run *r, const struct l1vh_opts *opts)
   struct l1vh_error err = L1VH_ERROR_INIT, cfg_err = L1VH_ERROR_INIT;
   int rc = L1VH_EXIT_OK;
   bool cfg_broken;
+  const char *warned = NULL; /* a step that failed under onError warn */
 
   if (l1vh_state_read(STDIN_FILENO, &r->state, &err) < 0) {
     l1vh_log_open("-", L1VH_LOG_INFO);
@@ -114,27 +150,39 @@ static int prestart(struct run *r, const struct l1vh_opts *opts)
     goto out;
   if (cfg_broken) {
     l1vh_log_fail("read config", &cfg_err);
+    report(r, L1VH_OUTCOME_FAILED, "read config", l1vh_error_msg(&cfg_err));
     rc = L1VH_EXIT_FAIL;
     goto out;
   }
   if (l1vh_plan_make(&r->spec, &r->cfg, r->state.bundle, &r->facts, &r->plan, &err) < 0) {
     rc = governed(r, "decide", &err);
+    report(r, rc == L1VH_EXIT_OK ? L1VH_OUTCOME_FALLBACK : L1VH_OUTCOME_FAILED, "decide",
+           l1vh_error_msg(&err));
     goto out;
   }
   log_plan(&r->plan);
-  if (!r->plan.apply)
+  if (!r->plan.apply) {
+    report(r, L1VH_OUTCOME_FALLBACK, NULL, NULL);
     goto out;
+  }
   if (r->plan.memlock.set && r->plan.memlock.conflict) {
     l1vh_error_setx(&err, "%s", r->plan.memlock.reason);
     rc = governed(r, "memlock", &err);
-    if (rc != L1VH_EXIT_OK)
+    if (rc != L1VH_EXIT_OK) {
+      report(r, L1VH_OUTCOME_FAILED, "memlock", l1vh_error_msg(&err));
       goto out;
+    }
+    warned = "memlock";
     l1vh_error_clear(&err);
   }
-  if (apply(r, &err) < 0)
+  if (apply(r, &err) < 0) {
     rc = governed(r, "apply", &err);
-  else
+    report(r, rc == L1VH_EXIT_OK ? L1VH_OUTCOME_FALLBACK : L1VH_OUTCOME_FAILED, "apply",
+           l1vh_error_msg(&err));
+  } else {
     l1vh_log(L1VH_LOG_INFO, "applied");
+    report(r, L1VH_OUTCOME_APPLIED, warned, warned ? r->plan.memlock.reason : NULL);
+  }
 out:
   l1vh_error_clear(&err);
   l1vh_error_clear(&cfg_err);
@@ -152,10 +200,29 @@ int l1vh_cmd_prestart(const struct l1vh_opts *opts)
   return rc;
 }
 
+/* Every action lives and dies with the container; what stays on the host
+ * is the container's decision record, removed here.  A poststop failure
+ * cannot stop anything, so it is logged and the hook exits 0. */
 int l1vh_cmd_poststop(const struct l1vh_opts *opts)
 {
-  /* Nothing to undo on the host yet: every action lives and dies with the
-   * container.  Registered so records kept later can be cleaned here. */
-  (void) opts;
+  struct l1vh_error err = L1VH_ERROR_INIT;
+  struct l1vh_state state = {0};
+  struct l1vh_config cfg;
+
+  if (l1vh_state_read(STDIN_FILENO, &state, &err) < 0) {
+    l1vh_log_open("-", L1VH_LOG_INFO);
+    l1vh_log(L1VH_LOG_WARN, "poststop: read state: %s", l1vh_error_msg(&err));
+    goto out_state;
+  }
+  /* A broken config still names the default state dir. */
+  if (l1vh_config_load(l1vh_config_path(opts->config), &cfg, &err) < 0)
+    l1vh_error_clear(&err);
+  l1vh_log_open(state.id, cfg.log_level);
+  if (l1vh_record_remove(cfg.state.dir, state.id, &err) < 0)
+    l1vh_log(L1VH_LOG_WARN, "poststop: %s", l1vh_error_msg(&err));
+  l1vh_config_free(&cfg);
+out_state:
+  l1vh_error_clear(&err);
+  l1vh_state_free(&state);
   return L1VH_EXIT_OK;
 }

@@ -3,12 +3,15 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd_ops.h"
 
 static void usage(FILE *out)
 {
   fputs("usage: l1vh-hook prestart|createRuntime [--config FILE]   (OCI hook: state on stdin)\n"
         "       l1vh-hook poststop [--config FILE]\n"
         "       l1vh-hook dry-run --bundle DIR [--state FILE] [--config FILE] [--json]\n"
+        "       l1vh-hook check [--config FILE] [--json]     (node readiness)\n"
+        "       l1vh-hook status [--config FILE] [--json]    (recent decisions on this node)\n"
         "       l1vh-hook --version | --help\n"
         "The config defaults to $L1VH_CONFIG, else /etc/l1vh/config.json.\n",
         out);
@@ -39,6 +42,10 @@ int main(int argc, char **argv)
     return l1vh_cmd_poststop(&opts);
   if (strcmp(cmd, "dry-run") == 0)
     return l1vh_cmd_dry_run(&opts);
+  if (strcmp(cmd, "check") == 0)
+    return l1vh_cmd_check(&opts);
+  if (strcmp(cmd, "status") == 0)
+    return l1vh_cmd_status(&opts);
   fprintf(stderr, "l1vh-hook: unknown command \"%s\"\n", cmd);
   usage(stderr);
   return L1VH_EXIT_USAGE;

@@ -26,8 +26,7 @@ teardown() {
 }
 
 @test "runc: gate off, the compute container starts unchanged" {
-  cfg=$BATS_TEST_TMPDIR/off.json
-  echo "{\"featureGates\": [], \"device\": {\"path\": \"$STANDIN_DEVICE\"}}" >"$cfg"
+  cfg=$(write_config '.featureGates=[]' ".device.path=\"$STANDIN_DEVICE\"")
   annotate_crio "$bundle" compute
   add_hook "$bundle" "$cfg"
   run_logged runc run --bundle "$bundle" "$id"
@@ -41,7 +40,10 @@ teardown() {
   echo '{"featureGates": ["HyperVL1VH"], "device": {"path": 7}}' >"$cfg"
   annotate_crio "$bundle" compute
   add_hook "$bundle" "$cfg"
-  run_logged runc run --bundle "$bundle" "$id"
+  # A broken config names no state dir: the hook keeps the failed start's
+  # record in the default /run/l1vh, here a private tmpfs.
+  run_logged unshare -m sh -c 'mkdir -p /run/l1vh && mount -t tmpfs l1vh-test /run/l1vh &&
+    runc run --bundle "$1" "$2"' sh "$bundle" "$id"
   [ "$status" -ne 0 ]
   [[ $output != *started* ]]
   # The hook's line carries the short id from the state runc sent.

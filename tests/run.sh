@@ -27,6 +27,7 @@ host_snapshot() {
   ls -la --time-style=+ /dev 2>/dev/null | grep -v ' pts$\| shm$'
   stat -c '%n %i %t:%T %a' /dev/kvm 2>/dev/null
   grep -c . /proc/self/mountinfo
+  ls /run/l1vh 2>/dev/null # decision records: tests keep theirs in their own dirs
 }
 host_before=$(host_snapshot)
 
@@ -34,6 +35,16 @@ echo "# unit tests ($BUILD/unit-tests)"
 count < <("$BUILD/unit-tests" 2>&1 || echo "not ok - unit-tests exited $?")
 
 suites=(tests/*.bats)
+# tests/51-domain-kvm.bats needs KVM to work.  Some machines have a /dev/kvm
+# node with no driver behind it (a nested guest): there the KVM suite
+# cannot show "KVM enabled", and tests/50-domain.bats proves the same
+# mechanisms with stand-ins that need no KVM.
+if ! (exec 3<>/dev/kvm) 2>/dev/null; then
+  echo "# tests/51-domain-kvm.bats not run: /dev/kvm does not open on this machine (no KVM driver)"
+  for i in "${!suites[@]}"; do
+    [ "${suites[$i]}" != tests/51-domain-kvm.bats ] || unset 'suites[i]'
+  done
+fi
 if [ -n "${L1VH_TESTS:-}" ]; then suites=($L1VH_TESTS); fi
 echo "# bats: ${suites[*]}"
 count < <(bats --tap "${suites[@]}" 2>&1)
@@ -42,7 +53,8 @@ count < <(bats --tap "${suites[@]}" 2>&1)
 if [ -n "${SAN_BUILD:-}" ]; then
   echo "# under ASan+UBSan ($SAN_BUILD)"
   count < <("$SAN_BUILD/unit-tests" 2>&1 || echo "not ok - unit-tests exited $?")
-  count < <(BUILD=$SAN_BUILD bats --tap tests/10-dry-run.bats tests/20-hook-runc.bats 2>&1)
+  count < <(BUILD=$SAN_BUILD bats --tap tests/10-dry-run.bats tests/20-hook-runc.bats \
+    tests/30-device.bats tests/40-memlock.bats tests/72-check.bats tests/73-status-metrics.bats 2>&1)
 fi
 
 if [ "$(host_snapshot)" = "$host_before" ]; then

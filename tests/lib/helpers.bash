@@ -61,7 +61,9 @@ run_logged() {
 # A node config in the test's temp dir; arguments are jq assignments applied
 # to the defaults plus the gate, e.g. write_config '.device.path="/dev/kvm"'.
 write_config() {
-  local f=$BATS_TEST_TMPDIR/l1vh.json filter='.featureGates=["HyperVL1VH"]' a
+  # Decision records go to the test's own dir, not the host's /run/l1vh.
+  local f=$BATS_TEST_TMPDIR/l1vh.json a
+  local filter=".featureGates=[\"HyperVL1VH\"] | .state.dir=\"$BATS_TEST_TMPDIR/state\""
   for a in "$@"; do filter="$filter | $a"; done
   jq -n "{} | $filter" >"$f"
   echo "$f"
@@ -107,12 +109,15 @@ annotate_crio() {
     \"kubevirt.io/domain\": \"$vm\"}"
 }
 
-# Add the hook under test as a prestart hook of the bundle, with its config.
+# Add the hook under test to the bundle, at prestart and poststop as
+# hooks.d registers it, with its config.
 add_hook() {
-  local bundle=$1 config=$2
-  edit_spec "$bundle" ".hooks.prestart = [{\"path\": \"$HOOK\",
-    \"args\": [\"l1vh-hook\", \"prestart\", \"--config\", \"$config\"],
-    \"env\": [\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"]}]"
+  local bundle=$1 config=$2 stage
+  for stage in prestart poststop; do
+    edit_spec "$bundle" ".hooks.$stage = [{\"path\": \"$HOOK\",
+      \"args\": [\"l1vh-hook\", \"$stage\", \"--config\", \"$config\"],
+      \"env\": [\"PATH=/usr/sbin:/usr/bin:/sbin:/bin\"]}]"
+  done
 }
 
 # A container id unique to this test.
