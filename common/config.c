@@ -11,6 +11,7 @@
 #include "io.h"
 #include "json.h"
 #include "quantity.h"
+#include "xalloc.h"
 
 /* One member of a config object: its key and how to read it.  Every key
  * not in the table is an error, so a typo never silently means a default. */
@@ -20,18 +21,10 @@ struct field {
               struct l1vh_error *err);
 };
 
-static char *xstrdup(const char *s)
-{
-  char *d = strdup(s);
-  if (!d)
-    abort();
-  return d;
-}
-
 static void replace(char **dst, const char *s)
 {
   free(*dst);
-  *dst = s ? xstrdup(s) : NULL;
+  *dst = s ? l1vh_xstrdup(s) : NULL;
 }
 
 static int expected(struct l1vh_error *err, const char *where, const char *what,
@@ -354,7 +347,7 @@ static int read_match_image(const struct l1vh_json *v, const char *where, struct
     regerror(rc, &cfg->match.image_re, msg, sizeof(msg));
     return l1vh_error_setx(err, "%s: invalid regular expression: %s", where, msg);
   }
-  cfg->match.image_regex = xstrdup(l1vh_json_string(v));
+  cfg->match.image_regex = l1vh_xstrdup(l1vh_json_string(v));
   return 0;
 }
 
@@ -494,27 +487,27 @@ void l1vh_config_defaults(struct l1vh_config *cfg)
   static const char *const default_hooks_dirs[] = {"/usr/share/containers/oci/hooks.d",
                                                    "/etc/containers/oci/hooks.d"};
   memset(cfg, 0, sizeof(*cfg));
-  cfg->source = xstrdup("defaults");
-  cfg->device.path = xstrdup("/dev/mshv");
+  cfg->source = l1vh_xstrdup("defaults");
+  cfg->device.path = l1vh_xstrdup("/dev/mshv");
   cfg->device.mode = 0660;
   cfg->domain.strategy = L1VH_DOMAIN_AUTO;
-  cfg->domain.type = xstrdup("hyperv");
-  cfg->domain.accel = xstrdup("mshv");
-  cfg->domain.rewrite[0] = xstrdup("kvm");
-  cfg->domain.rewrite[1] = xstrdup("qemu");
+  cfg->domain.type = l1vh_xstrdup("hyperv");
+  cfg->domain.accel = l1vh_xstrdup("mshv");
+  cfg->domain.rewrite[0] = l1vh_xstrdup("kvm");
+  cfg->domain.rewrite[1] = l1vh_xstrdup("qemu");
   cfg->domain.n_rewrite = 2;
   cfg->memlock.when = L1VH_MEMLOCK_KUBEVIRT;
-  cfg->memlock.size = xstrdup("auto");
-  cfg->match.container_name = xstrdup("compute");
-  cfg->match.pod_annotation = xstrdup("kubevirt.io/domain");
-  cfg->match.sandbox_name_prefix = xstrdup("virt-launcher-");
-  cfg->runtime.path[0] = xstrdup("runc");
-  cfg->runtime.path[1] = xstrdup("crun");
+  cfg->memlock.size = l1vh_xstrdup("auto");
+  cfg->match.container_name = l1vh_xstrdup("compute");
+  cfg->match.pod_annotation = l1vh_xstrdup("kubevirt.io/domain");
+  cfg->match.sandbox_name_prefix = l1vh_xstrdup("virt-launcher-");
+  cfg->runtime.path[0] = l1vh_xstrdup("runc");
+  cfg->runtime.path[1] = l1vh_xstrdup("crun");
   cfg->runtime.n_path = 2;
   for (size_t i = 0; i < L1VH_ARRAY_SIZE(default_hooks_dirs); i++)
-    cfg->runtime.hooks_dirs[i] = xstrdup(default_hooks_dirs[i]);
+    cfg->runtime.hooks_dirs[i] = l1vh_xstrdup(default_hooks_dirs[i]);
   cfg->runtime.n_hooks_dirs = L1VH_ARRAY_SIZE(default_hooks_dirs);
-  cfg->state.dir = xstrdup("/run/l1vh");
+  cfg->state.dir = l1vh_xstrdup("/run/l1vh");
   cfg->on_error = L1VH_ON_ERROR_FAIL;
   cfg->log_level = L1VH_LOG_INFO;
 }

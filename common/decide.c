@@ -22,10 +22,7 @@
 #define ANN_CRI_SANDBOX_NAME "io.kubernetes.cri.sandbox-name"
 #define ANN_CRI_IMAGE "io.kubernetes.cri.image-name"
 
-/* Reasons are for people: a reason cut short by its buffer is still a
- * reason, so truncation is accepted here (and only here). */
-L1VH_PRINTF(3, 4)
-static void say(char *buf, size_t size, const char *fmt, ...)
+void l1vh_reason(char *buf, size_t size, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
@@ -66,26 +63,26 @@ void l1vh_match(const struct l1vh_spec *spec, const struct l1vh_config *cfg, str
   plan->domain.accel = cfg->domain.accel;
 
   if (is_sandbox(spec))
-    return say(plan->reason, sizeof(plan->reason), "a pod sandbox (pause) container");
+    return l1vh_reason(plan->reason, sizeof(plan->reason), "a pod sandbox (pause) container");
   if (!name)
-    return say(plan->reason, sizeof(plan->reason), "not a Kubernetes container (no container name annotation)");
+    return l1vh_reason(plan->reason, sizeof(plan->reason), "not a Kubernetes container (no container name annotation)");
   if (strcmp(name, cfg->match.container_name) != 0)
-    return say(plan->reason, sizeof(plan->reason), "container \"%s\" is not \"%s\"", name,
+    return l1vh_reason(plan->reason, sizeof(plan->reason), "container \"%s\" is not \"%s\"", name,
                cfg->match.container_name);
   if (!vm && !(sandbox && strncmp(sandbox, cfg->match.sandbox_name_prefix,
                                   strlen(cfg->match.sandbox_name_prefix)) == 0))
-    return say(plan->reason, sizeof(plan->reason),
+    return l1vh_reason(plan->reason, sizeof(plan->reason),
                "not a virt-launcher pod (no annotation %s, sandbox name without prefix %s)",
                cfg->match.pod_annotation, cfg->match.sandbox_name_prefix);
   if (cfg->match.image_regex) {
     if (!image)
-      return say(plan->reason, sizeof(plan->reason), "image unknown, match.imageRegex is set");
+      return l1vh_reason(plan->reason, sizeof(plan->reason), "image unknown, match.imageRegex is set");
     if (regexec(&cfg->match.image_re, image, 0, NULL, 0) != 0)
-      return say(plan->reason, sizeof(plan->reason), "image %s does not match match.imageRegex",
+      return l1vh_reason(plan->reason, sizeof(plan->reason), "image %s does not match match.imageRegex",
                  image);
   }
   plan->match = true;
-  say(plan->reason, sizeof(plan->reason), "virt-launcher compute container");
+  l1vh_reason(plan->reason, sizeof(plan->reason), "virt-launcher compute container");
 }
 
 int l1vh_facts_probe(const struct l1vh_config *cfg, const struct l1vh_spec *spec,
@@ -101,10 +98,10 @@ int l1vh_facts_probe(const struct l1vh_config *cfg, const struct l1vh_spec *spec
   facts->arch = uts.machine;
 
   if (stat(cfg->device.path, &st) < 0)
-    say(facts->device_problem, sizeof(facts->device_problem), "no %s on the host (%s)",
+    l1vh_reason(facts->device_problem, sizeof(facts->device_problem), "no %s on the host (%s)",
         cfg->device.path, strerror(errno));
   else if (!S_ISCHR(st.st_mode))
-    say(facts->device_problem, sizeof(facts->device_problem),
+    l1vh_reason(facts->device_problem, sizeof(facts->device_problem),
         "%s on the host is not a character device", cfg->device.path);
   else {
     facts->device_present = true;
@@ -150,10 +147,10 @@ static void decide_device(const struct l1vh_spec *spec, const struct l1vh_config
   dev->in_spec = device_in_spec(spec, dev->path, dev->rdev);
   dev->inject = !dev->in_spec;
   if (dev->in_spec)
-    say(dev->reason, sizeof(dev->reason), "linux.devices already lists %s %u:%u: the runtime creates it",
+    l1vh_reason(dev->reason, sizeof(dev->reason), "linux.devices already lists %s %u:%u: the runtime creates it",
         dev->path, major(dev->rdev), minor(dev->rdev));
   else
-    say(dev->reason, sizeof(dev->reason), "create %s %u:%u owned by %u:%u mode %04o, allow it in the device cgroup",
+    l1vh_reason(dev->reason, sizeof(dev->reason), "create %s %u:%u owned by %u:%u mode %04o, allow it in the device cgroup",
         dev->path, major(dev->rdev), minor(dev->rdev), dev->uid, dev->gid, dev->mode);
 }
 
@@ -183,18 +180,18 @@ int l1vh_decide(const struct l1vh_spec *spec, const struct l1vh_config *cfg,
   if (!plan->match)
     return 0;
   if (!cfg->gate)
-    return say(plan->reason, sizeof(plan->reason), "feature gate %s is off (%s)", L1VH_GATE,
+    return l1vh_reason(plan->reason, sizeof(plan->reason), "feature gate %s is off (%s)", L1VH_GATE,
                cfg->source), 0;
   if (opted_out(spec, &out, err) < 0)
     return -1;
   if (out)
-    return say(plan->reason, sizeof(plan->reason), "the VM opted out (%s: kvm)",
+    return l1vh_reason(plan->reason, sizeof(plan->reason), "the VM opted out (%s: kvm)",
                L1VH_ANN_HYPERVISOR), 0;
   if (!facts->arch || strcmp(facts->arch, "x86_64") != 0)
-    return say(plan->reason, sizeof(plan->reason), "QEMU's mshv accelerator exists for x86_64 only, this host is %s",
+    return l1vh_reason(plan->reason, sizeof(plan->reason), "QEMU's mshv accelerator exists for x86_64 only, this host is %s",
                facts->arch ? facts->arch : "unknown"), 0;
   if (!facts->device_present)
-    return say(plan->reason, sizeof(plan->reason), "%s", facts->device_problem), 0;
+    return l1vh_reason(plan->reason, sizeof(plan->reason), "%s", facts->device_problem), 0;
 
   decide_device(spec, cfg, facts, &plan->device);
   if (l1vh_memlock_decide(spec, cfg, &plan->memlock, err) < 0)
@@ -202,7 +199,7 @@ int l1vh_decide(const struct l1vh_spec *spec, const struct l1vh_config *cfg,
   if (l1vh_domain_decide(&facts->domain, cfg, &plan->domain, err) < 0)
     return l1vh_error_wrap(err, "domain");
   plan->apply = true;
-  say(plan->reason, sizeof(plan->reason), "L1VH applies: gate %s on, %s present", L1VH_GATE,
+  l1vh_reason(plan->reason, sizeof(plan->reason), "L1VH applies: gate %s on, %s present", L1VH_GATE,
       cfg->device.path);
   return 0;
 }

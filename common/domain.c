@@ -23,6 +23,7 @@
 #include "cleanup.h"
 #include "json.h"
 #include "xmltype.h"
+#include "plan.h" /* l1vh_reason */
 
 /* Where a distribution's dynamic loader finds libvirt.so.0, in the order
  * it looks (RHEL-like images first: KubeVirt's launcher is one). */
@@ -36,18 +37,6 @@ static const char *const lib_dirs[] = {
 #define MAX_DIR_ENTRIES 100000
 
 #define SONAME "libvirt.so.0"
-
-/* Reasons are for people: a cut-short reason is still one. */
-L1VH_PRINTF(3, 4)
-static void say(char *buf, size_t size, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, size, fmt, ap);
-  va_end(ap);
-  if (n >= (int) size && size > 4)
-    strcpy(buf + size - 4, "...");
-}
 
 /* A decimal number of at most 6 digits ending at *end. */
 static bool parse_num(const char *s, const char **end, int *out)
@@ -147,7 +136,7 @@ static int scan_dir(int dirfd, const char *dir, struct l1vh_domain_facts *facts,
     return 0;
   facts->libvirt_version = best_v;
   facts->libvirt_micro = best_m;
-  say(facts->libvirt_lib, sizeof(facts->libvirt_lib), "/%s/%s", dir, name);
+  l1vh_reason(facts->libvirt_lib, sizeof(facts->libvirt_lib), "/%s/%s", dir, name);
   return 1;
 }
 
@@ -216,22 +205,22 @@ int l1vh_domain_decide(const struct l1vh_domain_facts *facts, const struct l1vh_
 
   switch (cfg->domain.strategy) {
   case L1VH_DOMAIN_OFF:
-    say(plan->reason, sizeof(plan->reason), "domain.strategy is off: the domain type is left alone");
+    l1vh_reason(plan->reason, sizeof(plan->reason), "domain.strategy is off: the domain type is left alone");
     return 0;
   case L1VH_DOMAIN_XML:
   case L1VH_DOMAIN_EMULATOR:
     plan->strategy = cfg->domain.strategy;
-    say(plan->reason, sizeof(plan->reason), "domain.strategy is %s (configured)",
+    l1vh_reason(plan->reason, sizeof(plan->reason), "domain.strategy is %s (configured)",
         l1vh_domain_strategy_name(plan->strategy));
     break;
   case L1VH_DOMAIN_AUTO:
     if (v < 0) {
-      say(plan->reason, sizeof(plan->reason),
+      l1vh_reason(plan->reason, sizeof(plan->reason),
           "auto: no libvirt library (" SONAME ".*) in the image's library directories: no domain to rewrite");
       return 0;
     }
     plan->strategy = v >= L1VH_LIBVIRT_HYPERV_VERSION ? L1VH_DOMAIN_XML : L1VH_DOMAIN_EMULATOR;
-    say(plan->reason, sizeof(plan->reason), "auto: libvirt %d.%d.%d in the image (%s) is %s 11.10",
+    l1vh_reason(plan->reason, sizeof(plan->reason), "auto: libvirt %d.%d.%d in the image (%s) is %s 11.10",
         v / 1000, v % 1000, micro, lib, v >= L1VH_LIBVIRT_HYPERV_VERSION ? ">=" : "older than");
     break;
   default:

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "io.h"
 #include "json.h"
+#include "xalloc.h"
 
 static const char *const stage_names[L1VH_STAGE_COUNT] = {
   [L1VH_STAGE_PRESTART] = "prestart",
@@ -28,22 +29,6 @@ static const char *const stage_names[L1VH_STAGE_COUNT] = {
 const char *l1vh_hook_stage_name(enum l1vh_hook_stage stage)
 {
   return (size_t) stage < L1VH_STAGE_COUNT ? stage_names[stage] : "?";
-}
-
-static char *xstrdup(const char *s)
-{
-  char *d = strdup(s);
-  if (!d)
-    abort();
-  return d;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-  void *p = calloc(n ? n : 1, size);
-  if (!p)
-    abort();
-  return p;
 }
 
 static void free_strings(char **v, size_t n)
@@ -99,12 +84,12 @@ static int string_array(const struct l1vh_json *v, const char *where, char ***ou
     return l1vh_error_setx(err, "%s: expected an array of strings", where);
   if (len > L1VH_HOOKSD_MAX_STRINGS)
     return l1vh_error_setx(err, "%s: more than %d entries", where, L1VH_HOOKSD_MAX_STRINGS);
-  *out = xcalloc(len, sizeof(char *));
+  *out = l1vh_xcalloc(len, sizeof(char *));
   for (size_t i = 0; i < len; i++) {
     const char *s = l1vh_json_string(l1vh_json_at(v, i));
     if (!s)
       return l1vh_error_setx(err, "%s: expected an array of strings", where);
-    (*out)[i] = xstrdup(s);
+    (*out)[i] = l1vh_xstrdup(s);
     *n = i + 1;
   }
   if (has)
@@ -137,7 +122,7 @@ static int parse_hook_entry(const struct l1vh_json *h, struct l1vh_hooksd_hook *
     return l1vh_error_setx(err, "missing required property: hook.path");
   if (path[0] != '/')
     return l1vh_error_setx(err, "hook.path \"%.64s\" is not absolute", path);
-  hook->path = xstrdup(path);
+  hook->path = l1vh_xstrdup(path);
   if (string_array(l1vh_json_member(h, "args"), "hook.args", &hook->args, &hook->n_args,
                    &hook->has_args, err) < 0 ||
       string_array(l1vh_json_member(h, "env"), "hook.env", &hook->env, &hook->n_env,
@@ -165,7 +150,7 @@ static int parse_annotations(const struct l1vh_json *v, struct l1vh_hooksd_hook 
   if (n > L1VH_HOOKSD_MAX_STRINGS)
     return l1vh_error_setx(err, "when.annotations: more than %d entries",
                            L1VH_HOOKSD_MAX_STRINGS);
-  hook->annotations = xcalloc(n, sizeof(*hook->annotations));
+  hook->annotations = l1vh_xcalloc(n, sizeof(*hook->annotations));
   for (size_t i = 0; i < n; i++) {
     struct l1vh_hooksd_annotation *a = &hook->annotations[i];
     const char *value = l1vh_json_string(l1vh_json_at(v, i));
@@ -178,8 +163,8 @@ static int parse_annotations(const struct l1vh_json *v, struct l1vh_hooksd_hook 
       regfree(&a->key);
       return -1;
     }
-    a->key_re = xstrdup(l1vh_json_key_at(v, i));
-    a->value_re = xstrdup(value);
+    a->key_re = l1vh_xstrdup(l1vh_json_key_at(v, i));
+    a->value_re = l1vh_xstrdup(value);
     hook->n_annotations = i + 1;
   }
   return 0;
@@ -196,7 +181,7 @@ static int parse_commands(const struct l1vh_json *v, struct l1vh_hooksd_hook *ho
     return -1;
   }
   hook->commands_re = src;
-  hook->commands = xcalloc(n, sizeof(*hook->commands));
+  hook->commands = l1vh_xcalloc(n, sizeof(*hook->commands));
   for (size_t i = 0; i < n; i++) {
     if (compile(&hook->commands[i], src[i], "command", err) < 0) {
       /* only the compiled ones are freed with the hook */
@@ -282,7 +267,7 @@ int l1vh_hooksd_parse(const char *buf, size_t len, const char *name, struct l1vh
     l1vh_hooksd_hook_free(hook);
     return l1vh_error_wrap(err, "hook %s", name);
   }
-  hook->name = xstrdup(name);
+  hook->name = l1vh_xstrdup(name);
   return 0;
 }
 
@@ -481,7 +466,7 @@ static int read_one(int dirfd, const char *dir, const char *name, struct l1vh_ho
     l1vh_hooksd_hook_free(hook);
     return -1;
   }
-  hook->dir = xstrdup(dir);
+  hook->dir = l1vh_xstrdup(dir);
   return 0;
 }
 

@@ -63,3 +63,17 @@ int l1vh_read_file_capped(int dirfd, const char *name, size_t cap, char **buf, s
     return l1vh_error_wrap(err, "%s", name);
   return 0;
 }
+
+int l1vh_write_all(int fd, const char *buf, size_t len)
+{
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    buf += n;
+    len -= (size_t) n;
+  }
+  return 0;
+}

@@ -16,4 +16,7 @@ int l1vh_read_fd_capped(int fd, size_t cap, char **buf, size_t *len, struct l1vh
 int l1vh_read_file_capped(int dirfd, const char *name, size_t cap, char **buf, size_t *len,
                           struct l1vh_error *err);
 
+/* Write all of buf, retrying on EINTR and short writes; -1 with errno set. */
+int l1vh_write_all(int fd, const char *buf, size_t len);
+
 #endif

@@ -1,4 +1,5 @@
 #include "jsonw.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -25,17 +26,9 @@ struct l1vh_jw {
   size_t n, cap;
 };
 
-static void *xmalloc(size_t n)
-{
-  void *p = malloc(n ? n : 1);
-  if (!p)
-    abort();
-  return p;
-}
-
 static struct jw_str str_dup(const char *s, size_t len)
 {
-  struct jw_str out = {xmalloc(len + 1), len};
+  struct jw_str out = {l1vh_xmalloc(len + 1), len};
   memcpy(out.s, s, len);
   out.s[len] = '\0';
   return out;

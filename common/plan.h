@@ -67,6 +67,11 @@ int l1vh_decide(const struct l1vh_spec *spec, const struct l1vh_config *cfg,
 int l1vh_plan_make(const struct l1vh_spec *spec, const struct l1vh_config *cfg, const char *bundle,
                    struct l1vh_facts *facts, struct l1vh_plan *plan, struct l1vh_error *err);
 
+/* Format a reason into a fixed buffer.  Reasons are for people: one cut
+ * short by its buffer ends in "..." and is still a reason, so truncation
+ * is accepted here (and only here). */
+void l1vh_reason(char *buf, size_t size, const char *fmt, ...) L1VH_PRINTF(3, 4);
+
 /* dry-run's output: human lines, or one JSON object (docs/dry-run.md). */
 void l1vh_plan_print(const struct l1vh_plan *plan, FILE *out);
 void l1vh_plan_print_json(const struct l1vh_plan *plan, FILE *out);

@@ -8,22 +8,7 @@
 
 #include "cleanup.h"
 #include "io.h"
-
-static char *xstrdup(const char *s)
-{
-  char *d = strdup(s);
-  if (!d)
-    abort();
-  return d;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-  void *p = calloc(n ? n : 1, size);
-  if (!p)
-    abort();
-  return p;
-}
+#include "xalloc.h"
 
 /* ---- state ---- */
 
@@ -40,7 +25,7 @@ static int state_string(const struct l1vh_json *root, const char *key, bool requ
   if (!l1vh_json_string(v))
     return l1vh_error_setx(err, "state: \"%s\" must be a string, got %s", key,
                            l1vh_json_type_name(l1vh_json_type(v)));
-  *out = xstrdup(l1vh_json_string(v));
+  *out = l1vh_xstrdup(l1vh_json_string(v));
   return 0;
 }
 
@@ -128,7 +113,7 @@ static int spec_annotations(const struct l1vh_json *root, struct l1vh_spec *spec
     return type_error(err, "annotations", "an object");
   if (n > L1VH_MAX_ANNOTATIONS)
     return l1vh_error_setx(err, "config.json: more than %d annotations", L1VH_MAX_ANNOTATIONS);
-  spec->annotations = xcalloc(n, sizeof(*spec->annotations));
+  spec->annotations = l1vh_xcalloc(n, sizeof(*spec->annotations));
   for (size_t i = 0; i < n; i++) {
     const char *value = l1vh_json_string(l1vh_json_at(ann, i));
     if (!value)
@@ -176,7 +161,7 @@ static int spec_process(const struct l1vh_json *root, struct l1vh_spec *spec,
     return type_error(err, "process.rlimits", "an array");
   if (n > L1VH_MAX_RLIMITS)
     return l1vh_error_setx(err, "config.json: more than %d process.rlimits", L1VH_MAX_RLIMITS);
-  spec->rlimits = xcalloc(n, sizeof(*spec->rlimits));
+  spec->rlimits = l1vh_xcalloc(n, sizeof(*spec->rlimits));
   for (size_t i = 0; i < n; i++) {
     const struct l1vh_json *r = l1vh_json_at(rlimits, i);
     const char *type = l1vh_json_string(l1vh_json_member(r, "type"));
@@ -210,7 +195,7 @@ static int spec_devices(const struct l1vh_json *linux_, struct l1vh_spec *spec,
     return type_error(err, "linux.devices", "an array");
   if (n > L1VH_MAX_DEVICES)
     return l1vh_error_setx(err, "config.json: more than %d linux.devices", L1VH_MAX_DEVICES);
-  spec->devices = xcalloc(n, sizeof(*spec->devices));
+  spec->devices = l1vh_xcalloc(n, sizeof(*spec->devices));
   for (size_t i = 0; i < n; i++) {
     const struct l1vh_json *d = l1vh_json_at(devices, i);
     struct l1vh_spec_device *out = &spec->devices[i];

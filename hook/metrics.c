@@ -176,20 +176,6 @@ static int format_counts(const uint64_t *counts, char **out, size_t *len)
   return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -1;
-    buf += n;
-    len -= (size_t) n;
-  }
-  return 0;
-}
-
 static int read_counts(const char *path, uint64_t *counts, struct l1vh_error *err)
 {
   cleanup_free char *buf = NULL;
@@ -228,7 +214,7 @@ static int write_counts(const char *path, const char *tmp, const uint64_t *count
   if (fd < 0)
     return l1vh_error_set(err, errno, "metrics %s: create", tmp);
   /* node_exporter runs as its own user: the file is world-readable. */
-  if (fchmod(fd, 0644) < 0 || write_all(fd, buf, len) < 0) {
+  if (fchmod(fd, 0644) < 0 || l1vh_write_all(fd, buf, len) < 0) {
     l1vh_error_set(err, errno, "metrics %s: write", tmp);
     unlink(tmp);
     return -1;

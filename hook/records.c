@@ -149,20 +149,6 @@ static int format_record(const struct l1vh_state *st, const struct l1vh_plan *pl
   return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -1;
-    buf += n;
-    len -= (size_t) n;
-  }
-  return 0;
-}
-
 L1VH_PRINTF(3, 4)
 static int fit(char *buf, size_t size, const char *fmt, ...)
 {
@@ -281,7 +267,7 @@ int l1vh_record_write(const char *dir, const struct l1vh_state *st, const struct
   fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return l1vh_error_set(err, errno, "record %s/%s: create", dir, tmp);
-  if (fchmod(fd, 0600) < 0 || write_all(fd, buf, len) < 0) {
+  if (fchmod(fd, 0600) < 0 || l1vh_write_all(fd, buf, len) < 0) {
     l1vh_error_set(err, errno, "record %s/%s: write", dir, tmp);
     unlinkat(dirfd, tmp, 0);
     return -1;

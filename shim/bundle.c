@@ -71,20 +71,6 @@ int l1vh_shim_spec_read(const char *bundle, const char *config, struct l1vh_shim
   return 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -1;
-    data += n;
-    len -= (size_t) n;
-  }
-  return 0;
-}
-
 /* A new file next to the spec, with a name nobody else picks. */
 static int create_temp(const struct l1vh_shim_spec_file *f, char *name, size_t size,
                        struct l1vh_error *err)
@@ -121,7 +107,7 @@ int l1vh_shim_spec_write(const struct l1vh_shim_spec_file *f, const char *data, 
     l1vh_error_set(err, errno, "chmod %s/%s", f->dir, tmp);
     goto fail;
   }
-  if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+  if (l1vh_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
     l1vh_error_set(err, errno, "write %s/%s", f->dir, tmp);
     goto fail;
   }

@@ -13,22 +13,15 @@
 #include "cleanup.h"
 #include "io.h"
 #include "json.h"
+#include "xalloc.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-static char *xstrdup(const char *s)
-{
-  char *d = strdup(s);
-  if (!d)
-    abort();
-  return d;
-}
 
 static void set_defaults(struct l1vh_shim_runtimes *rt)
 {
   l1vh_shim_runtimes_free(rt);
-  rt->names[0] = xstrdup("runc");
-  rt->names[1] = xstrdup("crun");
+  rt->names[0] = l1vh_xstrdup("runc");
+  rt->names[1] = l1vh_xstrdup("crun");
   rt->n = 2;
 }
 
@@ -54,7 +47,7 @@ static bool take_list(const struct l1vh_json *path, struct l1vh_shim_runtimes *r
   }
   l1vh_shim_runtimes_free(rt);
   for (size_t i = 0; i < n; i++)
-    rt->names[i] = xstrdup(l1vh_json_string(l1vh_json_at(path, i)));
+    rt->names[i] = l1vh_xstrdup(l1vh_json_string(l1vh_json_at(path, i)));
   rt->n = n;
   return true;
 }
