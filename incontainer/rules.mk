@@ -18,23 +18,24 @@ PROGRAMS += $(BUILD)/l1vh-wrap $(BUILD)/l1vh-domxml.so
 INSTALL_TARGETS += install-incontainer
 UNINSTALL_TARGETS += uninstall-incontainer
 
-# `all` is listed too: the Makefile reads its prerequisites before this file.
-all: $(BUILD)/l1vh-wrap $(BUILD)/l1vh-domxml.so
-
 $(BUILD)/incontainer/static/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(IC_CFLAGS) -fPIE -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(IC_CFLAGS) -fPIE -c -o $@ $<
 
 $(BUILD)/incontainer/pic/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(IC_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+	@echo "  CC      $< (pic)"
+	@$(CC) $(IC_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
 $(BUILD)/l1vh-wrap: $(IC_WRAP_OBJ)
-	$(CC) $(IC_LDFLAGS) -static-pie -o $@ $^
+	@echo "  LD      $@"
+	@$(CC) $(IC_LDFLAGS) -static-pie -o $@ $^
 
 # -z defs: every symbol resolves against libc (dlsym included) at build time.
 $(BUILD)/l1vh-domxml.so: $(IC_DOMXML_OBJ)
-	$(CC) $(IC_LDFLAGS) -shared -Wl,-z,defs -o $@ $^
+	@echo "  LD      $@"
+	@$(CC) $(IC_LDFLAGS) -shared -Wl,-z,defs -o $@ $^
 
 # The config reader is unit-tested (tests/unit/test_domain.c).
 $(BUILD)/unit-tests: $(BUILD)/incontainer/runconf.o
