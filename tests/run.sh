@@ -28,6 +28,10 @@ host_snapshot() {
   stat -c '%n %i %t:%T %a' /dev/kvm 2>/dev/null
   grep -c . /proc/self/mountinfo
   ls /run/l1vh 2>/dev/null # decision records: tests keep theirs in their own dirs
+  # no container, daemon or VM left running
+  for p in 'runc init' containerd libvirtd virtlogd qemu-system-x86_64 conmon; do
+    printf '%s: %s\n' "$p" "$(pgrep -c -f "^(/[^ ]*/)?$p( |\$)")"
+  done
 }
 host_before=$(host_snapshot)
 
@@ -58,10 +62,10 @@ if [ -n "${SAN_BUILD:-}" ]; then
 fi
 
 if [ "$(host_snapshot)" = "$host_before" ]; then
-  count <<<"ok - the host's /dev and mount table are unchanged by the suites"
+  count <<<"ok - the host's /dev, mount table and process list are as before the suites"
 else
   diff <(echo "$host_before") <(host_snapshot) | sed 's/^/# /'
-  count <<<"not ok - the host's /dev or mount table changed during the suites"
+  count <<<"not ok - the suites left something behind on the host (diff above)"
 fi
 
 if [ "${CI:-}" = true ] && [ "$skipped" -gt 0 ]; then
