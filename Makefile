@@ -51,6 +51,9 @@ TEST_PROGRAMS := $(BUILD)/unit-tests
 # Pieces that live in other directories (in-container helpers, shim, man
 # pages) add themselves here: programs to PROGRAMS, and targets of their own
 # to INSTALL_TARGETS / UNINSTALL_TARGETS (each honouring DESTDIR and PREFIX).
+# The rules.mk fragments below define targets of their own: plain `make` is
+# still `make all`.
+.DEFAULT_GOAL := all
 INSTALL_TARGETS :=
 UNINSTALL_TARGETS :=
 -include $(wildcard */rules.mk)
