@@ -57,6 +57,8 @@ TEST_PROGRAMS := $(BUILD)/unit-tests
 INSTALL_TARGETS :=
 UNINSTALL_TARGETS :=
 -include $(wildcard */rules.mk)
+# The parsers under libFuzzer: make fuzz, fuzz-ci, fuzz-replay.
+include tests/fuzz/rules.mk
 
 all: deps-build $(PROGRAMS)
 
@@ -117,7 +119,7 @@ uninstall: $(UNINSTALL_TARGETS)
 	-@rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PREFIX)/share/l1vh $(DESTDIR)$(SYSCONFDIR)/l1vh 2>/dev/null || true
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san $(FUZZ_BUILD)
 
 .PHONY: all install-hook test test-unit demo install uninstall clean deps-build deps-test
 

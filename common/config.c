@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bounded_regex.h"
 #include "cleanup.h"
 #include "io.h"
 #include "json.h"
@@ -252,9 +253,11 @@ static int read_domain_rewrite(const struct l1vh_json *v, const char *where,
     replace(&cfg->domain.rewrite[i], NULL);
   cfg->domain.n_rewrite = 0;
   for (size_t i = 0; i < l1vh_json_len(v); i++) {
+    /* Counted before it is checked: a refused entry is stored already and
+     * l1vh_config_free must see it. */
+    cfg->domain.n_rewrite = i + 1;
     if (read_token(l1vh_json_at(v, i), where, &cfg->domain.rewrite[i], err) < 0)
       return -1;
-    cfg->domain.n_rewrite = i + 1;
   }
   return 0;
 }
@@ -331,9 +334,6 @@ static int read_match_prefix(const struct l1vh_json *v, const char *where, struc
 static int read_match_image(const struct l1vh_json *v, const char *where, struct l1vh_config *cfg,
                             struct l1vh_error *err)
 {
-  char msg[128];
-  int rc;
-
   if (cfg->match.image_regex) {
     regfree(&cfg->match.image_re);
     replace(&cfg->match.image_regex, NULL);
@@ -342,11 +342,8 @@ static int read_match_image(const struct l1vh_json *v, const char *where, struct
     return 0;
   if (!l1vh_json_string(v))
     return expected(err, where, "null or a regular expression", v);
-  rc = regcomp(&cfg->match.image_re, l1vh_json_string(v), REG_EXTENDED | REG_NOSUB);
-  if (rc != 0) {
-    regerror(rc, &cfg->match.image_re, msg, sizeof(msg));
-    return l1vh_error_setx(err, "%s: invalid regular expression: %s", where, msg);
-  }
+  if (l1vh_regex_compile(&cfg->match.image_re, l1vh_json_string(v), err) < 0)
+    return l1vh_error_wrap(err, "%s: invalid regular expression", where);
   cfg->match.image_regex = l1vh_xstrdup(l1vh_json_string(v));
   return 0;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bounded_regex.h"
 #include "cleanup.h"
 #include "io.h"
 #include "json.h"
@@ -63,13 +64,9 @@ void l1vh_hooksd_hook_free(struct l1vh_hooksd_hook *hook)
 
 static int compile(regex_t *re, const char *src, const char *what, struct l1vh_error *err)
 {
-  char msg[128];
-  int rc = regcomp(re, src, REG_EXTENDED | REG_NOSUB);
-
-  if (rc == 0)
+  if (l1vh_regex_compile(re, src, err) == 0)
     return 0;
-  regerror(rc, re, msg, sizeof(msg));
-  return l1vh_error_setx(err, "invalid %s regex \"%.64s\": %s", what, src, msg);
+  return l1vh_error_wrap(err, "invalid %s regex \"%.64s\"", what, src);
 }
 
 /* An optional array of strings: absent and null leave *has false. */
@@ -213,7 +210,10 @@ static int parse_when(const struct l1vh_json *w, struct l1vh_hooksd_hook *hook,
 static int parse_stages(const struct l1vh_json *v, struct l1vh_hooksd_hook *hook,
                         struct l1vh_error *err)
 {
-  if (!v || l1vh_json_type(v) == L1VH_JSON_NULL)
+  /* An empty list is missing too, as CRI-O's reader has it: a hook that
+   * never runs is a mistake worth a line. */
+  if (!v || l1vh_json_type(v) == L1VH_JSON_NULL ||
+      (l1vh_json_type(v) == L1VH_JSON_ARRAY && l1vh_json_len(v) == 0))
     return l1vh_error_setx(err, "missing required property: stages");
   if (l1vh_json_type(v) != L1VH_JSON_ARRAY)
     return l1vh_error_setx(err, "stages: expected an array of strings");

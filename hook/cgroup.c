@@ -22,6 +22,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cleanup.h"
 #include "io.h"
 
@@ -266,6 +267,18 @@ static int read_proc_cgroup(pid_t pid, char **text, struct l1vh_error *err)
   return 0;
 }
 
+static int with_caps(const struct l1vh_cgroup_place *place, unsigned maj, unsigned min,
+                     struct l1vh_cgroup_change *chg, struct l1vh_error *err)
+{
+  bool v1 = place->version == L1VH_CGROUP_V1;
+  int r;
+
+  l1vh_caps_raise(v1 ? L1VH_STEP_CGROUP_V1 : L1VH_STEP_CGROUP_V2);
+  r = v1 ? l1vh_cgroup_v1_allow(place, maj, min, chg, err) : l1vh_cgroup_v2_allow(place, maj, min, chg, err);
+  l1vh_caps_lower();
+  return r;
+}
+
 int l1vh_cgroup_allow(pid_t pid, const char *mountinfo, dev_t rdev, struct l1vh_cgroup_change *chg,
                       struct l1vh_error *err)
 {
@@ -285,9 +298,12 @@ int l1vh_cgroup_allow(pid_t pid, const char *mountinfo, dev_t rdev, struct l1vh_
   n = snprintf(chg->where, sizeof(chg->where), "%s/%s", place.mount, place.rel);
   if (n < 0 || (size_t) n >= sizeof(chg->where))
     return l1vh_error_setx(err, "cgroup path too long");
-  if (place.version == L1VH_CGROUP_V1)
-    return l1vh_cgroup_v1_allow(&place, maj, min, chg, err);
-  return l1vh_cgroup_v2_allow(&place, maj, min, chg, err);
+  /* No container runs in a root cgroup, and a root cgroup's rules are
+   * the whole node's. */
+  if (place.rel[0] == '\0')
+    return l1vh_error_setx(err, "pid %d is in the root cgroup of %s: not a container's cgroup, not "
+                                "changing it", (int) pid, place.mount);
+  return with_caps(&place, maj, min, chg, err);
 }
 
 int l1vh_cgroup_revert(struct l1vh_cgroup_change *chg, struct l1vh_error *err)
@@ -295,10 +311,15 @@ int l1vh_cgroup_revert(struct l1vh_cgroup_change *chg, struct l1vh_error *err)
   int ret = 0;
 
   if (chg->changed) {
-    if (chg->version == L1VH_CGROUP_V1)
+    if (chg->version == L1VH_CGROUP_V1) {
+      l1vh_caps_raise(L1VH_STEP_CGROUP_V1);
       ret = l1vh_cgroup_v1_revert(chg, err);
-    else if (chg->version == L1VH_CGROUP_V2)
+      l1vh_caps_lower();
+    } else if (chg->version == L1VH_CGROUP_V2) {
+      l1vh_caps_raise(L1VH_STEP_CGROUP_V2);
       ret = l1vh_cgroup_v2_revert(chg, err);
+      l1vh_caps_lower();
+    }
   }
   l1vh_cgroup_change_release(chg);
   return ret;

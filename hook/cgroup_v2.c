@@ -207,11 +207,14 @@ static int prog_insns(int fd, uint32_t id, struct bpf_insn **insns, size_t *n, s
   info.xlated_prog_insns = ptr_to_u64(buf);
   if (prog_info(fd, &info, err) < 0)
     return -1;
-  /* The kernel clears the pointer instead of dumping when raw dumps are
-   * not allowed (kernel.kptr_restrict=2). */
+  /* The kernel clears the pointer instead of dumping a program its JIT
+   * blinded (net.core.bpf_jit_harden=2) to a reader without CAP_SYSLOG;
+   * what it would dump then uses the JIT's own register and cannot be
+   * loaded again anyway. */
   if (info.xlated_prog_insns == 0)
-    return l1vh_error_setx(err, "device program %u: the kernel does not allow reading its instructions "
-                                "(kernel.kptr_restrict?)", id);
+    return l1vh_error_setx(err, "device program %u: the kernel does not show its instructions: blinded "
+                                "by net.core.bpf_jit_harden=2, which the device rule on cgroup v2 cannot "
+                                "work with (the shim's linux.devices entry can)", id);
   if (info.xlated_prog_len != len)
     return l1vh_error_setx(err, "device program %u changed size while read", id);
   *insns = buf;

@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include "actions.h"
+#include "caps.h"
 #include "cleanup.h"
 #include "cmd.h"
 #include "log.h"
 #include "metrics.h"
+#include "ns.h"
 #include "plan.h"
 #include "records.h"
+#include "seccomp.h"
 
 struct run {
   struct l1vh_state state;
@@ -47,6 +50,17 @@ static int root_path(struct run *r, struct l1vh_error *err)
   return 0;
 }
 
+static int domain_apply(const struct l1vh_target *t, const struct l1vh_domain_plan *plan,
+                        struct l1vh_error *err)
+{
+  int r;
+
+  l1vh_caps_raise(L1VH_STEP_DOMAIN);
+  r = l1vh_domain_apply(t, plan, err);
+  l1vh_caps_lower();
+  return r;
+}
+
 static int apply(struct run *r, struct l1vh_error *err)
 {
   const struct l1vh_plan *plan = &r->plan;
@@ -54,16 +68,17 @@ static int apply(struct run *r, struct l1vh_error *err)
     .id = r->state.id, .pid = r->state.pid, .bundle = r->state.bundle, .spec = &r->spec,
   };
 
-  if (r->state.pid <= 0)
-    return l1vh_error_setx(err, "the state has no container pid");
   if (root_path(r, err) < 0)
+    return -1;
+  /* Nothing is done to a pid that is not the container being created. */
+  if (l1vh_ns_check_pid(r->state.pid, r->root, err) < 0)
     return -1;
   t.root_path = r->root;
 
   if (plan->device.inject && l1vh_device_apply(&t, &plan->device, err) < 0)
     return -1;
   if ((plan->memlock.set && l1vh_memlock_apply(&t, &plan->memlock, err) < 0) ||
-      (plan->domain.rewrite && l1vh_domain_apply(&t, &plan->domain, err) < 0)) {
+      (plan->domain.rewrite && domain_apply(&t, &plan->domain, err) < 0)) {
     if (plan->device.inject)
       l1vh_device_undo(&t, &plan->device);
     return -1;
@@ -99,6 +114,7 @@ static void report(const struct run *r, enum l1vh_outcome outcome, const char *s
   /* The detail is for people: cut, not refused, when long. */
   if (step)
     snprintf(line, sizeof(line), "%s: %s", step, detail ? detail : "");
+  l1vh_caps_raise(L1VH_STEP_RECORD);
   if (l1vh_record_write(r->cfg.state.dir, &r->state, &r->plan, outcome, step ? line : NULL,
                         &err) < 0) {
     l1vh_log(L1VH_LOG_WARN, "status record: %s", l1vh_error_msg(&err));
@@ -108,6 +124,7 @@ static void report(const struct run *r, enum l1vh_outcome outcome, const char *s
     l1vh_log(L1VH_LOG_WARN, "metrics: %s", l1vh_error_msg(&err));
     l1vh_error_clear(&err);
   }
+  l1vh_caps_lower();
 }
 
 /* A problem that onError governs: fail the start, or warn and go on. */
@@ -122,11 +139,54 @@ static int governed(const struct run *r, const char *step, const struct l1vh_err
   return L1VH_EXIT_FAIL;
 }
 
+/* The steps the plan needs: their capabilities stay permitted and their
+ * syscalls allowed, nothing else (docs/security.md).  The record is
+ * written for every VM container, whatever its plan. */
+static void plan_steps(const struct l1vh_plan *plan, bool planned, struct l1vh_steps *s)
+{
+  memset(s, 0, sizeof(*s));
+  s->need[L1VH_STEP_RECORD] = true;
+  if (!planned || !plan->apply)
+    return;
+  /* The container's pid is checked before any action (hook/ns.h). */
+  s->need[L1VH_STEP_PID] = true;
+  if (plan->device.inject && !plan->device.in_spec) {
+    s->need[L1VH_STEP_ENTER] = s->need[L1VH_STEP_MKNOD] = s->need[L1VH_STEP_CHOWN] = true;
+    s->need[L1VH_STEP_CGROUP_V1] = s->need[L1VH_STEP_CGROUP_V2] = true;
+  }
+  if (plan->memlock.set)
+    s->need[L1VH_STEP_MEMLOCK] = true;
+  if (plan->domain.rewrite)
+    s->need[L1VH_STEP_ENTER] = s->need[L1VH_STEP_DOMAIN] = true;
+}
+
+/* Once the plan is known: only its capabilities, only its syscalls. */
+static int lock_down(const struct l1vh_steps *steps, struct l1vh_error *err)
+{
+  if (l1vh_caps_limit(steps, err) < 0 || l1vh_seccomp_install(steps, err) < 0)
+    return l1vh_error_wrap(err, "drop privileges");
+  return 0;
+}
+
+/* The same on the way to a failed start, which only writes the record:
+ * that record is not worth writing with privileges kept. */
+static bool locked_down(const struct l1vh_steps *steps)
+{
+  struct l1vh_error err = L1VH_ERROR_INIT;
+  bool ok = lock_down(steps, &err) == 0;
+
+  if (!ok)
+    l1vh_log(L1VH_LOG_WARN, "%s (no record written)", l1vh_error_msg(&err));
+  l1vh_error_clear(&err);
+  return ok;
+}
+
 static int prestart(struct run *r, const struct l1vh_opts *opts)
 {
   struct l1vh_error err = L1VH_ERROR_INIT, cfg_err = L1VH_ERROR_INIT;
+  struct l1vh_steps steps;
   int rc = L1VH_EXIT_OK;
-  bool cfg_broken;
+  bool cfg_broken, planned;
   const char *warned = NULL; /* a step that failed under onError warn */
 
   if (l1vh_state_read(STDIN_FILENO, &r->state, &err) < 0) {
@@ -146,18 +206,40 @@ static int prestart(struct run *r, const struct l1vh_opts *opts)
    * untouched, a VM's compute container does not start on a config that
    * may have meant "gate on" (docs/config.md). */
   l1vh_match(&r->spec, &r->cfg, &r->plan);
-  if (!r->plan.match)
+  if (!r->plan.match) {
+    /* Answered: nothing privileged was done, and nothing will be. */
+    memset(&steps, 0, sizeof(steps));
+    if (l1vh_caps_limit(&steps, &err) < 0)
+      l1vh_log(L1VH_LOG_WARN, "%s", l1vh_error_msg(&err));
     goto out;
+  }
   if (cfg_broken) {
     l1vh_log_fail("read config", &cfg_err);
-    report(r, L1VH_OUTCOME_FAILED, "read config", l1vh_error_msg(&cfg_err));
+    plan_steps(&r->plan, false, &steps);
+    if (locked_down(&steps))
+      report(r, L1VH_OUTCOME_FAILED, "read config", l1vh_error_msg(&cfg_err));
     rc = L1VH_EXIT_FAIL;
     goto out;
   }
-  if (l1vh_plan_make(&r->spec, &r->cfg, r->state.bundle, &r->facts, &r->plan, &err) < 0) {
+  /* Looking into the image (strategy auto) is the only privileged part. */
+  l1vh_caps_raise(L1VH_STEP_PROBE);
+  planned = l1vh_plan_make(&r->spec, &r->cfg, r->state.bundle, &r->facts, &r->plan, &err) == 0;
+  l1vh_caps_lower();
+  plan_steps(&r->plan, planned, &steps);
+  if (!planned) {
     rc = governed(r, "decide", &err);
-    report(r, rc == L1VH_EXIT_OK ? L1VH_OUTCOME_FALLBACK : L1VH_OUTCOME_FAILED, "decide",
-           l1vh_error_msg(&err));
+    if (locked_down(&steps))
+      report(r, rc == L1VH_EXIT_OK ? L1VH_OUTCOME_FALLBACK : L1VH_OUTCOME_FAILED, "decide",
+             l1vh_error_msg(&err));
+    goto out;
+  }
+  if (lock_down(&steps, &err) < 0) {
+    /* Nothing is applied without the filter; an empty plan applies nothing anyway. */
+    if (!r->plan.apply) {
+      l1vh_log(L1VH_LOG_WARN, "%s", l1vh_error_msg(&err));
+      goto out;
+    }
+    rc = governed(r, "harden", &err);
     goto out;
   }
   log_plan(&r->plan);
@@ -189,11 +271,28 @@ out:
   return rc;
 }
 
+/* Every step a start may take: the set the run begins with. */
+static void all_steps(struct l1vh_steps *s)
+{
+  for (size_t i = 0; i < L1VH_STEP_COUNT; i++)
+    s->need[i] = true;
+}
+
 int l1vh_cmd_prestart(const struct l1vh_opts *opts)
 {
+  struct l1vh_error err = L1VH_ERROR_INIT;
+  struct l1vh_steps steps;
   struct run r;
   int rc;
 
+  /* Before reading anything a pod author wrote. */
+  all_steps(&steps);
+  if (l1vh_caps_init(&steps, &err) < 0) {
+    l1vh_log_open("-", L1VH_LOG_INFO);
+    l1vh_log_fail("drop privileges", &err);
+    l1vh_error_clear(&err);
+    return L1VH_EXIT_FAIL;
+  }
   memset(&r, 0, sizeof(r));
   rc = prestart(&r, opts);
   run_free(&r);
@@ -207,8 +306,16 @@ int l1vh_cmd_poststop(const struct l1vh_opts *opts)
 {
   struct l1vh_error err = L1VH_ERROR_INIT;
   struct l1vh_state state = {0};
+  struct l1vh_steps steps = {0};
   struct l1vh_config cfg;
 
+  /* Removing a record is all poststop does. */
+  steps.need[L1VH_STEP_RECORD] = true;
+  if (l1vh_caps_init(&steps, &err) < 0) {
+    l1vh_log_open("-", L1VH_LOG_INFO);
+    l1vh_log(L1VH_LOG_WARN, "poststop: drop privileges: %s", l1vh_error_msg(&err));
+    l1vh_error_clear(&err);
+  }
   if (l1vh_state_read(STDIN_FILENO, &state, &err) < 0) {
     l1vh_log_open("-", L1VH_LOG_INFO);
     l1vh_log(L1VH_LOG_WARN, "poststop: read state: %s", l1vh_error_msg(&err));
@@ -218,8 +325,14 @@ int l1vh_cmd_poststop(const struct l1vh_opts *opts)
   if (l1vh_config_load(l1vh_config_path(opts->config), &cfg, &err) < 0)
     l1vh_error_clear(&err);
   l1vh_log_open(state.id, cfg.log_level);
+  if (l1vh_seccomp_install(&steps, &err) < 0) {
+    l1vh_log(L1VH_LOG_WARN, "poststop: drop privileges: %s", l1vh_error_msg(&err));
+    l1vh_error_clear(&err);
+  }
+  l1vh_caps_raise(L1VH_STEP_RECORD);
   if (l1vh_record_remove(cfg.state.dir, state.id, &err) < 0)
     l1vh_log(L1VH_LOG_WARN, "poststop: %s", l1vh_error_msg(&err));
+  l1vh_caps_lower();
   l1vh_config_free(&cfg);
 out_state:
   l1vh_error_clear(&err);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "actions.h"
+#include "caps.h"
 #include "cgroup.h"
 #include "cleanup.h"
 #include "log.h"
@@ -114,6 +115,7 @@ static int own_node(int dir_fd, const char *base, const struct l1vh_device_plan 
 {
   cleanup_close int fd = openat(dir_fd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
+  int r;
 
   if (fd < 0)
     return l1vh_error_set(err, errno, "open new node");
@@ -121,7 +123,10 @@ static int own_node(int dir_fd, const char *base, const struct l1vh_device_plan 
     return l1vh_error_set(err, errno, "stat new node");
   if (!S_ISCHR(st.st_mode) || st.st_rdev != plan->rdev)
     return l1vh_error_setx(err, "new node was replaced by %s", l1vh_device_describe(st.st_mode));
-  if (fchownat(fd, "", plan->uid, plan->gid, AT_EMPTY_PATH) < 0)
+  l1vh_caps_raise(L1VH_STEP_CHOWN);
+  r = fchownat(fd, "", plan->uid, plan->gid, AT_EMPTY_PATH);
+  l1vh_caps_lower();
+  if (r < 0)
     return l1vh_error_set(err, errno, "chown %u:%u", (unsigned) plan->uid, (unsigned) plan->gid);
   if (fstat(fd, &st) < 0)
     return l1vh_error_set(err, errno, "stat new node");
@@ -182,7 +187,9 @@ static int make_node_in(const struct l1vh_ns *ns, const struct l1vh_device_plan 
 
   /* The hook is single-threaded: the umask switch affects only this call. */
   old_umask = umask(0);
+  l1vh_caps_raise(L1VH_STEP_MKNOD);
   r = mknodat(dir_fd, base, S_IFCHR | (plan->mode & 0777), plan->rdev);
+  l1vh_caps_lower();
   umask(old_umask);
   if (r < 0)
     return l1vh_error_set(err, errno, "mknod %s %u:%u", plan->path, major(plan->rdev), minor(plan->rdev));

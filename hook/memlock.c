@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "actions.h"
+#include "caps.h"
 
 static const char *limit_str(rlim_t v, char *buf, size_t size)
 {
@@ -28,6 +29,7 @@ int l1vh_memlock_apply(const struct l1vh_target *t, const struct l1vh_memlock_pl
 {
   struct rlimit want, old;
   char ws[24], hs[24];
+  int r;
 
   if (!plan->set)
     return 0;
@@ -39,7 +41,10 @@ int l1vh_memlock_apply(const struct l1vh_target *t, const struct l1vh_memlock_pl
   if (prlimit(t->pid, RLIMIT_MEMLOCK, NULL, &old) < 0)
     return l1vh_error_set(err, errno, "set RLIMIT_MEMLOCK of pid %d to %s: read its limit",
                           (int) t->pid, ws);
-  if (prlimit(t->pid, RLIMIT_MEMLOCK, &want, NULL) == 0)
+  l1vh_caps_raise(L1VH_STEP_MEMLOCK);
+  r = prlimit(t->pid, RLIMIT_MEMLOCK, &want, NULL);
+  l1vh_caps_lower();
+  if (r == 0)
     return 0;
   if (errno == EPERM && want.rlim_max > old.rlim_max)
     return l1vh_error_set(err, errno,

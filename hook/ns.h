@@ -19,6 +19,12 @@ struct l1vh_ns {
  * (root_path: absolute, as mounted by the runtime before pivot_root).  On
  * failure the hook is back in the host namespace and *ns holds no fds. */
 int l1vh_ns_enter(pid_t pid, const char *root_path, struct l1vh_ns *ns, struct l1vh_error *err);
+/* Is pid the init of the container being created?  It must be in a mount
+ * namespace other than the hook's (the runtime's), and root_path must be a
+ * mount point there (runtimes mount the rootfs on itself before
+ * pivot_root).  pid 1, a host process, another process, a recycled pid
+ * fail here, before anything is done to them. */
+int l1vh_ns_check_pid(pid_t pid, const char *root_path, struct l1vh_error *err);
 /* Return to the host mount namespace (checked), restore the working
  * directory and close the fds.  Safe on an L1VH_NS_INIT or already left ns. */
 int l1vh_ns_leave(struct l1vh_ns *ns, struct l1vh_error *err);

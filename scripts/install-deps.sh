@@ -7,7 +7,8 @@ build="build-essential pkg-config libyajl-dev libseccomp-dev libcap-dev libmount
 # What the tests run for real: runtimes, libvirt and qemu, and the tools the
 # assertions use.
 test="$build bats jq busybox-static runc podman containerd qemu-system-x86 \
-libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients bpftool strace iproute2 util-linux python3-jsonschema python3 prometheus python3-yaml"
+libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients bpftool strace iproute2 util-linux python3-jsonschema python3 prometheus python3-yaml \
+clang libclang-rt-14-dev valgrind"
 
 case "${1:-}" in
 build) want=$build ;;

@@ -14,6 +14,7 @@
 #include "create.h"
 #include "log.h"
 #include "runtime.h"
+#include "sandbox.h"
 
 /* Report err as the caller's runtime would, and fail. */
 static int fail(const struct l1vh_shim_args *a, struct l1vh_error *err)
@@ -38,7 +39,9 @@ int main(int argc, char **argv)
   l1vh_shim_runtimes_free(&rt);
   if (found < 0)
     return fail(&a, &err);
-  if (l1vh_shim_edits(&a) && l1vh_shim_create(argc, argv, &a) < 0)
+  /* The spec is read and edited in a sandboxed child: this process keeps
+   * its privileges for the runtime it executes (shim/sandbox.h). */
+  if (l1vh_shim_edits(&a) && l1vh_shim_create_sandboxed(argc, argv, &a) < 0)
     return 1; /* reported; the runtime is not called */
   l1vh_shim_runtime_exec(path, argv, &err);
   return fail(&a, &err);

@@ -1,6 +1,7 @@
 # l1vh-shim: the runc-compatible exec shim (docs/shim.md).  Included by the
-# top-level Makefile.  Links yajl only: the shim reads and writes JSON, and
-# every privileged step stays in the hook.
+# top-level Makefile.  Links yajl (the shim reads and writes JSON) and, for
+# its sandboxed editing child, libcap and libseccomp; every privileged step
+# stays in the hook.
 
 SHIM_SRC     := $(wildcard shim/*.c)
 SHIM_OBJ     := $(SHIM_SRC:%.c=$(BUILD)/%.o)
@@ -14,7 +15,7 @@ UNINSTALL_TARGETS += uninstall-shim
 
 $(BUILD)/l1vh-shim: $(SHIM_OBJ) $(COMMON_OBJ)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(YAJL_LIBS)
+	@$(CC) $(LDFLAGS) -o $@ $^ $(YAJL_LIBS) $(shell $(PKG_CONFIG) --libs libcap libseccomp)
 
 $(BUILD)/unit-tests: $(SHIM_LIB_OBJ)
 

@@ -56,8 +56,9 @@ cp "\$bundle/config.json" "$CTRD_DIR/captured/\$id.after.json"
 exit \$rc
 EOF
   chmod +x "$CTRD_WRAPPER"
+  # Not bats' fd 3: a daemon holding it makes bats wait for it forever.
   L1VH_CONFIG=$CTRD_CONFIG containerd --config "$CTRD_DIR/config.toml" \
-    >"$CTRD_DIR/containerd.log" 2>&1 &
+    >"$CTRD_DIR/containerd.log" 2>&1 3>&- &
   echo $! >"$CTRD_DIR/containerd.pid"
   for _ in $(seq 100); do
     ctr --address "$CTRD_SOCK" version >/dev/null 2>&1 && break

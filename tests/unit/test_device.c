@@ -5,9 +5,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../hook/cgroup.h"
@@ -130,25 +133,87 @@ L1VH_TEST(ns_enter_refuses_bad_input)
   return UNIT_PASS;
 }
 
-L1VH_TEST(ns_enter_own_namespace_and_back)
+/* A child in a mount namespace of its own, "/" a mount there: what a
+ * container's init looks like to the hook at prestart.  It waits for a
+ * byte on the pipe (or for the pipe to close). */
+static pid_t private_ns_child(int *hold)
 {
-  /* Entering our own mount namespace exercises setns and the checks
-   * without a container; needs CAP_SYS_ADMIN. */
+  int p[2], ready[2];
+  pid_t pid;
+  char c;
+
+  if (pipe2(p, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
+    return -1;
+  pid = fork();
+  if (pid == 0) {
+    close(p[1]);
+    close(ready[0]);
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+      _exit(1);
+    if (write(ready[1], "r", 1) != 1)
+      _exit(1);
+    (void) !read(p[0], &c, 1);
+    _exit(0);
+  }
+  close(p[0]);
+  close(ready[1]);
+  if (pid < 0 || read(ready[0], &c, 1) != 1) {
+    close(ready[0]);
+    close(p[1]);
+    return -1;
+  }
+  close(ready[0]);
+  *hold = p[1];
+  return pid;
+}
+
+L1VH_TEST(ns_enter_private_namespace_and_back)
+{
+  /* Needs CAP_SYS_ADMIN: setns, and the child's unshare. */
   struct l1vh_error err = L1VH_ERROR_INIT;
   struct l1vh_ns ns = L1VH_NS_INIT;
   char before[4096], after[4096];
+  int hold = -1, status;
+  pid_t child;
 
   if (geteuid() != 0)
     return UNIT_SKIP;
   CHECK(getcwd(before, sizeof(before)));
-  CHECK(l1vh_ns_enter(getpid(), "/", &ns, &err) == 0);
+  CHECK((child = private_ns_child(&hold)) > 0);
+  CHECK(l1vh_ns_enter(child, "/", &ns, &err) == 0);
   CHECK(ns.root_fd >= 0);
   CHECK(l1vh_ns_leave(&ns, &err) == 0);
   CHECK(ns.root_fd < 0 && ns.host_mntns < 0 && ns.cwd_fd < 0);
   CHECK(getcwd(after, sizeof(after)));
   CHECK_STR(after, before);
-  CHECK(l1vh_ns_enter(getpid(), "/nonexistent-l1vh", &ns, &err) < 0);
+  CHECK(l1vh_ns_enter(child, "/nonexistent-l1vh", &ns, &err) < 0);
   CHECK_HAS(l1vh_error_msg(&err), "open container rootfs /nonexistent-l1vh");
+  l1vh_error_clear(&err);
+  /* A directory that is not a mount there: not this container's rootfs. */
+  CHECK(l1vh_ns_enter(child, "/etc", &ns, &err) < 0);
+  CHECK_HAS(l1vh_error_msg(&err), "rootfs /etc is not a mount in the mount namespace of pid");
+  l1vh_error_clear(&err);
+  close(hold);
+  CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  /* Gone: its namespace cannot be opened. */
+  CHECK(l1vh_ns_enter(child, "/", &ns, &err) < 0);
+  CHECK_HAS(l1vh_error_msg(&err), "No such file or directory");
+  l1vh_error_clear(&err);
+  return UNIT_PASS;
+}
+
+L1VH_TEST(ns_enter_refuses_the_runtimes_own_namespace)
+{
+  /* pid 1, or the hook's own pid: the host's mount namespace is never a
+   * container's, whatever the state says. */
+  struct l1vh_error err = L1VH_ERROR_INIT;
+  struct l1vh_ns ns = L1VH_NS_INIT;
+
+  if (geteuid() != 0)
+    return UNIT_SKIP;
+  CHECK(l1vh_ns_enter(getpid(), "/", &ns, &err) < 0);
+  CHECK_HAS(l1vh_error_msg(&err), "is in the runtime's own mount namespace");
+  CHECK(ns.host_mntns < 0 && ns.root_fd < 0 && ns.cwd_fd < 0);
   l1vh_error_clear(&err);
   return UNIT_PASS;
 }

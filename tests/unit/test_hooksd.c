@@ -150,6 +150,10 @@ static const struct {
   {"stages are required",
    {{"a.json", "{\"version\":\"1.0.0\",\"hook\":{\"path\":\"/bin/true\"},\"when\":{\"always\":true}}"}},
    SPEC_VM, "error: missing required property: stages"},
+  {"an empty stages list is a missing one",
+   {{"a.json", "{\"version\":\"1.0.0\",\"hook\":{\"path\":\"/bin/true\"},\"when\":{\"always\":true},"
+               "\"stages\":[]}"}},
+   SPEC_VM, "error: missing required property: stages"},
   {"hook.path is required",
    {{"a.json", "{\"version\":\"1.0.0\",\"hook\":{\"args\":[]},\"when\":{\"always\":true},"
                "\"stages\":[\"prestart\"]}"}},
