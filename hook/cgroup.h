@@ -85,6 +85,8 @@ int l1vh_cgroup_v1_allow(const struct l1vh_cgroup_place *place, unsigned major, 
 int l1vh_cgroup_v1_revert(struct l1vh_cgroup_change *chg, struct l1vh_error *err);
 
 /* v2 */
+/* One instruction, its register fields masked to 4 bits. */
+struct bpf_insn l1vh_bpf_insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm);
 /* Refuse instructions we cannot safely copy into a new program: helper
  * and bpf-to-bpf calls, map references, legacy packet loads. */
 int l1vh_devprog_check(const struct bpf_insn *insns, size_t n, struct l1vh_error *err);

@@ -43,7 +43,7 @@ static int sys_bpf(int cmd, union bpf_attr *attr)
 
 /* --- the program builder (pure, unit-tested) --- */
 
-static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
+struct bpf_insn l1vh_bpf_insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
 {
   struct bpf_insn i;
 
@@ -121,21 +121,21 @@ int l1vh_devprog_build(const struct bpf_insn *old, size_t n, unsigned major, uns
   if (!p)
     abort();
   /* r2 = access_type; r3 = device type; only a char device goes on. */
-  p[k] = insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, CTX_ACCESS_TYPE, 0), k++;
-  p[k] = insn(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_2, 0, 0), k++;
-  p[k] = insn(BPF_ALU | BPF_AND | BPF_K, BPF_REG_3, 0, 0, 0xffff), k++;
-  p[k] = insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_3, 0, TO_OLD, BPF_DEVCG_DEV_CHAR), k++;
+  p[k] = l1vh_bpf_insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, CTX_ACCESS_TYPE, 0), k++;
+  p[k] = l1vh_bpf_insn(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_2, 0, 0), k++;
+  p[k] = l1vh_bpf_insn(BPF_ALU | BPF_AND | BPF_K, BPF_REG_3, 0, 0, 0xffff), k++;
+  p[k] = l1vh_bpf_insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_3, 0, TO_OLD, BPF_DEVCG_DEV_CHAR), k++;
   /* Access: read and/or write only; mknod goes to the old program. */
-  p[k] = insn(BPF_ALU | BPF_RSH | BPF_K, BPF_REG_2, 0, 0, 16), k++;
-  p[k] = insn(BPF_ALU | BPF_AND | BPF_K, BPF_REG_2, 0, 0,
+  p[k] = l1vh_bpf_insn(BPF_ALU | BPF_RSH | BPF_K, BPF_REG_2, 0, 0, 16), k++;
+  p[k] = l1vh_bpf_insn(BPF_ALU | BPF_AND | BPF_K, BPF_REG_2, 0, 0,
               (int32_t) (0xffff & ~(BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE))), k++;
-  p[k] = insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, TO_OLD, 0), k++;
-  p[k] = insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, CTX_MAJOR, 0), k++;
-  p[k] = insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, TO_OLD, (int32_t) major), k++;
-  p[k] = insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, CTX_MINOR, 0), k++;
-  p[k] = insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, TO_OLD, (int32_t) minor), k++;
-  p[k] = insn(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1), k++;
-  p[k] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0), k++;
+  p[k] = l1vh_bpf_insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, TO_OLD, 0), k++;
+  p[k] = l1vh_bpf_insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, CTX_MAJOR, 0), k++;
+  p[k] = l1vh_bpf_insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, TO_OLD, (int32_t) major), k++;
+  p[k] = l1vh_bpf_insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, CTX_MINOR, 0), k++;
+  p[k] = l1vh_bpf_insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, TO_OLD, (int32_t) minor), k++;
+  p[k] = l1vh_bpf_insn(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1), k++;
+  p[k] = l1vh_bpf_insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0), k++;
 #undef TO_OLD
   if (k != PROLOGUE_LEN)
     abort(); /* the jump offsets above depend on it */

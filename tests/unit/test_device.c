@@ -341,17 +341,7 @@ L1VH_TEST(cgroup_v1_list_allows)
 
 /* --- the v2 device program --- */
 
-static struct bpf_insn I(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
-{
-  struct bpf_insn i;
-  memset(&i, 0, sizeof(i));
-  i.code = code;
-  i.dst_reg = dst & 0xf;
-  i.src_reg = src & 0xf;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
+#define I l1vh_bpf_insn
 
 #define LDX_W(d, s, o) I(BPF_LDX | BPF_MEM | BPF_W, d, s, o, 0)
 #define ALU32_K(op, d, k) I(BPF_ALU | (op) | BPF_K, d, 0, 0, k)
