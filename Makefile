@@ -102,6 +102,10 @@ test-unit: all $(TEST_PROGRAMS)
 demo: deps-test all
 	BUILD=$(BUILD) scripts/demo.sh
 
+# What l1vh costs a start, and the shim a call: measured, never asserted.
+bench: deps-test all
+	BUILD=$(BUILD) scripts/bench.sh
+
 install: install-hook $(INSTALL_TARGETS)
 
 install-hook: all
@@ -121,6 +125,6 @@ uninstall: $(UNINSTALL_TARGETS)
 clean:
 	rm -rf build build-san $(FUZZ_BUILD)
 
-.PHONY: all install-hook test test-unit demo install uninstall clean deps-build deps-test
+.PHONY: all install-hook test test-unit demo bench install uninstall clean deps-build deps-test
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
