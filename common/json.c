@@ -22,9 +22,12 @@ static const struct l1vh_json *node_of(yajl_val v)
 
 /* Refuse deep nesting before yajl sees it.  Brackets inside strings do not
  * count; escapes inside strings are skipped. */
-static int check_depth(const char *buf, size_t len, struct l1vh_error *err)
+/* The shape of the input, before yajl builds anything: its nesting, and
+ * its size in values, counted as containers plus separators (within one
+ * of the real count per container). */
+static int check_shape(const char *buf, size_t len, struct l1vh_error *err)
 {
-  size_t depth = 0;
+  size_t depth = 0, values = 0;
   bool in_string = false;
 
   for (size_t i = 0; i < len; i++) {
@@ -41,8 +44,13 @@ static int check_depth(const char *buf, size_t len, struct l1vh_error *err)
     else if (c == '{' || c == '[') {
       if (++depth > L1VH_JSON_MAX_DEPTH)
         return l1vh_error_setx(err, "JSON nested deeper than %d levels", L1VH_JSON_MAX_DEPTH);
+      values++;
     } else if ((c == '}' || c == ']') && depth > 0)
       depth--;
+    else if (c == ',')
+      values++;
+    if (values > L1VH_JSON_MAX_VALUES)
+      return l1vh_error_setx(err, "JSON with more than %d values", L1VH_JSON_MAX_VALUES);
   }
   return 0;
 }
@@ -96,7 +104,7 @@ int l1vh_json_parse(const char *buf, size_t len, struct l1vh_json_doc **out,
 
   if (memchr(buf, '\0', len))
     return l1vh_error_setx(err, "invalid JSON: NUL byte in input");
-  if (check_depth(buf, len, err) < 0)
+  if (check_shape(buf, len, err) < 0)
     return -1;
   /* yajl_tree_parse wants a NUL-terminated string. */
   copy = malloc(len + 1);

@@ -16,6 +16,11 @@
  * reads legitimately comes close, and a parser or a recursive free must not
  * be handed an unbounded depth by a pod author. */
 #define L1VH_JSON_MAX_DEPTH 64
+/* So is a document of more values than this.  yajl's tree costs some 50
+ * bytes a value and grows an array one element at a time: 8 MiB of "0,"
+ * would be 4 million values, 380 MB and 1.5 s of a hook's life.  A real
+ * spec has a few thousand. */
+#define L1VH_JSON_MAX_VALUES 100000
 
 enum l1vh_json_type {
   L1VH_JSON_NULL,

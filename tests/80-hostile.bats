@@ -127,11 +127,16 @@ refused() {
 }
 
 @test "hostile state: a huge array and wrong types where strings belong" {
-  { printf '{"id":"%s","bundle":"%s","x":[' "$id" "$bundle"; seq 1 100000 | paste -sd,; printf ']}'; } >"$state"
-  # 100000 numbers fit the cap: parsed, ignored (not the hook's), and the
+  { printf '{"id":"%s","bundle":"%s","x":[' "$id" "$bundle"; seq 1 50000 | paste -sd,; printf ']}'; } >"$state"
+  # 50000 numbers fit the caps: parsed, ignored (not the hook's), and the
   # bundle's spec is what decides: a VM container, but no pid to act on.
   hook
   refused "apply: the state has no container pid"
+  # 300000 fit the byte cap (1 MiB) but not the count of values: refused
+  # before a tree of them is built.
+  { printf '{"id":"%s","bundle":"%s","x":[' "$id" "$bundle"; yes 0 | head -n 300000 | paste -sd,; printf ']}'; } >"$state"
+  hook
+  refused "read state: state: JSON with more than 100000 values"
   printf '{"id":["x"],"bundle":"/b"}' >"$state"
   hook
   refused 'state: "id" must be a string, got array'
@@ -139,7 +144,7 @@ refused() {
 
 # ---- the bundle and its config.json ----
 
-@test "hostile spec: deep nesting, 9 MiB, duplicate annotations, 5000 annotations" {
+@test "hostile spec: deep nesting, 9 MiB, 4 million values, duplicate annotations, 5000 annotations" {
   write_state
   { printf '{"annotations":'; head -c 70000 /dev/zero | tr '\0' '['; } >"$bundle/config.json"
   hook
@@ -147,6 +152,10 @@ refused() {
   head -c $((9 << 20)) /dev/zero | tr '\0' ' ' >"$bundle/config.json"
   hook
   refused "config.json is larger than the limit of 8388608 bytes"
+  # Within the byte cap, 4 million values would be a 380 MB tree.
+  { printf '{"x":['; yes 0 | head -n 4000000 | paste -sd,; printf ']}'; } >"$bundle/config.json"
+  hook
+  refused "read spec: config.json: JSON with more than 100000 values"
   # The runtime (Go) would see the last "kubevirt.io/domain", l1vh the
   # first: refused rather than read differently.
   printf '{"annotations":{"io.kubernetes.container.name":"compute","kubevirt.io/domain":"a","kubevirt.io/domain":"b"}}' \

@@ -103,6 +103,33 @@ L1VH_TEST(json_depth_and_size_caps)
   free(deep);
   l1vh_error_clear(&err);
 
+  /* As many values as the cap parse; one more is refused before yajl
+   * builds anything. */
+  size_t len = 2 * (size_t) L1VH_JSON_MAX_VALUES + 64;
+  char *wide = malloc(len);
+  CHECK(wide);
+  for (size_t extra = 0; extra < 2; extra++) {
+    /* Two containers, two separators between the members, one fewer
+     * than the elements between those: the cap + extra. */
+    size_t elems = L1VH_JSON_MAX_VALUES - 3 + extra, k;
+    k = (size_t) snprintf(wide, len, "{\"id\":\"a\",\"bundle\":\"/b\",\"x\":[");
+    for (size_t i = 0; i < elems; i++)
+      k += (size_t) snprintf(wide + k, len - k, i ? ",0" : "0");
+    snprintf(wide + k, len - k, "]}");
+    int rc = state_of(wide, &st, &err);
+    if (extra == 0) {
+      if (rc < 0)
+        printf("# %zu elements: %s\n", elems, l1vh_error_msg(&err));
+      CHECK(rc == 0);
+      l1vh_state_free(&st);
+    } else {
+      CHECK(rc < 0);
+      CHECK_HAS(err.msg, "JSON with more than 100000 values");
+      l1vh_error_clear(&err);
+    }
+  }
+  free(wide);
+
   /* A NUL byte inside the input is refused, not truncated at. */
   CHECK(l1vh_state_parse("{\"id\":\"a\",\0\"bundle\":\"/b\"}", 25, &st, &err) < 0);
   CHECK_HAS(err.msg, "NUL byte");
