@@ -53,11 +53,6 @@ static bool active;
 static cap_t saved[MAX_DEPTH];
 static size_t depth;
 
-const char *l1vh_step_name(enum l1vh_step step)
-{
-  return (unsigned) step < L1VH_STEP_COUNT ? table[step].name : "?";
-}
-
 static bool has(cap_t c, cap_value_t v, cap_flag_t flag)
 {
   cap_flag_value_t set = CAP_CLEAR;

@@ -38,8 +38,6 @@ struct l1vh_steps {
   bool need[L1VH_STEP_COUNT];
 };
 
-const char *l1vh_step_name(enum l1vh_step step);
-
 /* Start of a run: bounding, inheritable and ambient sets emptied, the
  * permitted set reduced to what `steps` may need, effective empty,
  * PR_SET_NO_NEW_PRIVS.  Fails only when the kernel refuses to lower a set. */

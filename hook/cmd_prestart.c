@@ -50,17 +50,6 @@ static int root_path(struct run *r, struct l1vh_error *err)
   return 0;
 }
 
-static int domain_apply(const struct l1vh_target *t, const struct l1vh_domain_plan *plan,
-                        struct l1vh_error *err)
-{
-  int r;
-
-  l1vh_caps_raise(L1VH_STEP_DOMAIN);
-  r = l1vh_domain_apply(t, plan, err);
-  l1vh_caps_lower();
-  return r;
-}
-
 static int apply(struct run *r, struct l1vh_error *err)
 {
   const struct l1vh_plan *plan = &r->plan;
@@ -78,7 +67,7 @@ static int apply(struct run *r, struct l1vh_error *err)
   if (plan->device.inject && l1vh_device_apply(&t, &plan->device, err) < 0)
     return -1;
   if ((plan->memlock.set && l1vh_memlock_apply(&t, &plan->memlock, err) < 0) ||
-      (plan->domain.rewrite && domain_apply(&t, &plan->domain, err) < 0)) {
+      (plan->domain.rewrite && l1vh_domain_apply(&t, &plan->domain, err) < 0)) {
     if (plan->device.inject)
       l1vh_device_undo(&t, &plan->device);
     return -1;

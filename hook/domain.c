@@ -37,6 +37,7 @@
 
 #include "../incontainer/layout.h"
 #include "actions.h"
+#include "caps.h"
 #include "cleanup.h"
 #include "io.h"
 #include "log.h"
@@ -596,8 +597,8 @@ static int install(const struct l1vh_ns *ns, struct install *ins, struct l1vh_er
   return 0;
 }
 
-int l1vh_domain_apply(const struct l1vh_target *t, const struct l1vh_domain_plan *plan,
-                      struct l1vh_error *err)
+static int apply(const struct l1vh_target *t, const struct l1vh_domain_plan *plan,
+                 struct l1vh_error *err)
 {
   struct l1vh_ns ns = L1VH_NS_INIT;
   struct l1vh_error leave_err = L1VH_ERROR_INIT;
@@ -634,4 +635,17 @@ int l1vh_domain_apply(const struct l1vh_target *t, const struct l1vh_domain_plan
   l1vh_log(L1VH_LOG_INFO, "domain: %s strategy installed: %zu %s(s) wrapped", l1vh_domain_strategy_name(plan->strategy),
            ins.n, ins.what);
   return 0;
+}
+
+int l1vh_domain_apply(const struct l1vh_target *t, const struct l1vh_domain_plan *plan,
+                      struct l1vh_error *err)
+{
+  int r;
+
+  /* The whole step mounts (entering, cloning, attaching): its
+   * capabilities for as long as it runs. */
+  l1vh_caps_raise(L1VH_STEP_DOMAIN);
+  r = apply(t, plan, err);
+  l1vh_caps_lower();
+  return r;
 }

@@ -52,27 +52,6 @@ static const char *const allowed[] = {
 static const char *const killed_too[] = {
   "mount", "umount2", "setns", "unshare", "mknodat", "mknod", "bpf",
 };
-static size_t copy_names(const char *const *from, size_t n, const char **names, size_t max)
-{
-  for (size_t i = 0; i < n && i < max; i++)
-    names[i] = from[i];
-  return n;
-}
-
-size_t l1vh_shim_sandbox_allowed(const char **names, size_t max)
-{
-  return copy_names(allowed, L1VH_ARRAY_SIZE(allowed), names, max);
-}
-
-size_t l1vh_shim_sandbox_killed(const char **names, size_t max)
-{
-  size_t n = copy_names(l1vh_confine_never, l1vh_confine_n_never, names, max);
-
-  if (n > max)
-    return n + L1VH_ARRAY_SIZE(killed_too);
-  return n + copy_names(killed_too, L1VH_ARRAY_SIZE(killed_too), names + n, max - n);
-}
-
 static int drop_caps(struct l1vh_error *err)
 {
   cleanup_cap cap_t cur = cap_get_proc();
@@ -94,10 +73,12 @@ static int drop_caps(struct l1vh_error *err)
 static int load_filter(struct l1vh_error *err)
 {
   const char *killed[64];
-  size_t nk = l1vh_shim_sandbox_killed(killed, L1VH_ARRAY_SIZE(killed));
+  size_t nk = 0;
 
-  if (nk > L1VH_ARRAY_SIZE(killed))
-    return l1vh_error_setx(err, "seccomp: too many syscalls listed");
+  for (size_t i = 0; i < l1vh_confine_n_never && nk < L1VH_ARRAY_SIZE(killed); i++)
+    killed[nk++] = l1vh_confine_never[i];
+  for (size_t i = 0; i < L1VH_ARRAY_SIZE(killed_too) && nk < L1VH_ARRAY_SIZE(killed); i++)
+    killed[nk++] = killed_too[i];
   return l1vh_confine_seccomp(allowed, L1VH_ARRAY_SIZE(allowed), killed, nk, err);
 }
 

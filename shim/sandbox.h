@@ -20,8 +20,4 @@ int l1vh_shim_sandbox_enter(struct l1vh_error *err);
  * by the child, or here when the child died). */
 int l1vh_shim_create_sandboxed(int argc, char **argv, struct l1vh_shim_args *a);
 
-/* The syscall names the child may make and those that kill it. */
-size_t l1vh_shim_sandbox_allowed(const char **names, size_t max);
-size_t l1vh_shim_sandbox_killed(const char **names, size_t max);
-
 #endif
